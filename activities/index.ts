@@ -1,0 +1,16 @@
+/**
+ * All activities, built from their dependencies. Workflows type their proxies
+ * as `ReturnType<typeof createActivities>`; tests pass their own deps.
+ */
+import type { Sql } from "../src/infra/db/sql.ts";
+import { createCleanupActivities } from "./cleanup/index.ts";
+
+export interface ActivityDeps {
+	sql: Sql;
+}
+
+export function createActivities(deps: ActivityDeps) {
+	return {
+		...createCleanupActivities(deps),
+	};
+}

@@ -1,0 +1,102 @@
+/**
+ * The one place Herald reads its environment. Every variable is listed in the
+ * README's configuration table; `loadConfig` fails with a one-line message
+ * naming the variable when a value is malformed.
+ */
+import { Config, ConfigProvider, Effect, Option, Redacted } from "effect";
+
+export type Mode = "development" | "production" | "test";
+
+const str = (name: string, fallback: string) => Config.String(name).pipe(Config.withDefault(fallback));
+const int = (name: string, fallback: number) => Config.Int(name).pipe(Config.withDefault(fallback));
+const optStr = (name: string) => Config.option(Config.NonEmptyString(name));
+const optSecret = (name: string) => Config.option(Config.Redacted(name));
+const list = (name: string, fallback: string) =>
+	str(name, fallback).pipe(
+		Config.map((v) =>
+			v
+				.split(",")
+				.map((s) => s.trim())
+				.filter(Boolean),
+		),
+	);
+
+const HeraldConfig = Config.all({
+	mode: Config.Literals(["development", "production", "test"], "HERALD_ENV").pipe(
+		Config.withDefault("production" as Mode),
+	),
+	host: str("HOST", "0.0.0.0"),
+	port: Config.Port("PORT").pipe(Config.withDefault(3000)),
+	logLevel: Config.Literals(["debug", "info", "warn", "error", "silent"], "LOG_LEVEL").pipe(
+		Config.withDefault("info" as const),
+	),
+	corsOrigins: list("CORS_ORIGINS", "*"),
+	bodyLimitBytes: int("BODY_LIMIT_BYTES", 1_048_576),
+	shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 15_000),
+	dataDir: str("HERALD_DATA_DIR", ".herald"),
+	database: Config.all({
+		url: optSecret("DATABASE_URL"),
+		poolMax: int("DATABASE_POOL_MAX", 10),
+		embeddedPort: Config.Port("EMBEDDED_POSTGRES_PORT").pipe(Config.withDefault(54329)),
+	}),
+	temporal: Config.all({
+		address: optStr("TEMPORAL_ADDRESS"),
+		namespace: str("TEMPORAL_NAMESPACE", "default"),
+		taskQueue: str("TEMPORAL_TASK_QUEUE", "herald"),
+		cliPath: optStr("TEMPORAL_CLI_PATH"),
+		devServerPort: Config.Port("TEMPORAL_DEV_PORT").pipe(Config.withDefault(7233)),
+		uiPort: Config.Port("TEMPORAL_UI_PORT").pipe(Config.withDefault(8233)),
+	}),
+	redis: Config.all({
+		restUrl: optStr("UPSTASH_REDIS_REST_URL"),
+		restToken: optSecret("UPSTASH_REDIS_REST_TOKEN"),
+		url: optSecret("REDIS_URL"),
+		gatewayPort: Config.Port("REDIS_GATEWAY_PORT").pipe(Config.withDefault(8079)),
+		embeddedPort: Config.Port("EMBEDDED_REDIS_PORT").pipe(Config.withDefault(6390)),
+	}),
+	cleanupCron: str("CLEANUP_CRON", "0 2 * * *"),
+});
+
+export type HeraldConfig = typeof HeraldConfig extends Config.Config<infer A> ? A : never;
+
+export class ConfigInvalid extends Error {
+	override readonly name = "ConfigInvalid";
+}
+
+/** Parses the environment; throws `ConfigInvalid` with one line naming the variable. */
+export function loadConfig(
+	env: Record<string, string | undefined> = process.env,
+	overrides: Partial<Record<string, string>> = {},
+): HeraldConfig {
+	const merged: Record<string, string> = {};
+	for (const [k, v] of Object.entries({ ...env, ...overrides })) if (v !== undefined && v !== "") merged[k] = v;
+	const provider = ConfigProvider.fromEnv({ env: merged });
+	const result = Effect.runSyncExit(HeraldConfig.parse(provider));
+	if (result._tag === "Success") {
+		const cfg = result.value;
+		if (Option.isSome(cfg.redis.restUrl) !== Option.isSome(cfg.redis.restToken))
+			throw new ConfigInvalid(
+				"config: UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together",
+			);
+		return cfg;
+	}
+	throw new ConfigInvalid(`config: ${oneLine(String(result.cause))}`);
+}
+
+function oneLine(message: string): string {
+	const variable = message.match(/at \["?([A-Za-z_]+)"?\]/)?.[1];
+	const expected = message.match(/(Expected [^\n)]*|Missing[^\n)]*)/)?.[1] ?? message.split("\n")[0] ?? message;
+	return variable ? `${variable}: ${expected.trim()}` : expected.trim();
+}
+
+/** Secrets never reach logs: the view used for logging. */
+export function redactedView(value: unknown): unknown {
+	if (Redacted.isRedacted(value)) return "<redacted>";
+	if (Option.isOption(value)) return Option.isSome(value) ? redactedView(value.value) : undefined;
+	if (Array.isArray(value)) return value.map(redactedView);
+	if (value && typeof value === "object")
+		return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactedView(v)]));
+	return value;
+}
+
+export const secret = (v: Redacted.Redacted<string>): string => Redacted.value(v);

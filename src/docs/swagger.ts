@@ -1,0 +1,83 @@
+/**
+ * API documentation that works with no internet: `@elysiajs/swagger` builds
+ * the OpenAPI document at /swagger/json; the Swagger UI page and its assets
+ * are served from the `swagger-ui-dist` npm package (the plugin's own page
+ * loads them from a CDN, so it is mounted out of the way and hidden).
+ */
+import { dirname, join } from "node:path";
+import { swagger } from "@elysiajs/swagger";
+import { Elysia } from "elysia";
+
+const ASSETS = dirname(Bun.resolveSync("swagger-ui-dist/package.json", import.meta.dir));
+const FILES: Record<string, string> = {
+	"swagger-ui.css": "text/css; charset=utf-8",
+	"swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+	"swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
+	"favicon-32x32.png": "image/png",
+};
+
+const page = (title: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<title>${title}</title>
+<link rel="stylesheet" href="/swagger/assets/swagger-ui.css" />
+<link rel="icon" type="image/png" href="/swagger/assets/favicon-32x32.png" />
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/swagger/assets/swagger-ui-bundle.js"></script>
+<script src="/swagger/assets/swagger-ui-standalone-preset.js"></script>
+<script>
+window.onload = () => {
+	window.ui = SwaggerUIBundle({
+		url: "/swagger/json",
+		dom_id: "#swagger-ui",
+		deepLinking: true,
+		persistAuthorization: true,
+		presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+		layout: "StandaloneLayout",
+	});
+};
+</script>
+</body>
+</html>`;
+
+export function docs(options: { version: string }) {
+	const html = page("Herald API");
+	return new Elysia({ name: "herald/docs" })
+		.use(
+			swagger({
+				provider: "swagger-ui",
+				path: "/swagger/plugin-page",
+				specPath: "/swagger/json",
+				excludeTags: ["internal"],
+				documentation: {
+					info: {
+						title: "Herald API",
+						version: options.version,
+						description:
+							"Durable actor runtime: REST API over PostgreSQL with Temporal workflows. Errors are `{ error: { code, message, requestId, details? } }`.",
+					},
+					tags: [{ name: "health", description: "Liveness and dependency status" }],
+					components: {
+						securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+					},
+				},
+			}),
+		)
+		.get("/swagger", () => new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } }), {
+			detail: { hide: true },
+		})
+		.get(
+			"/swagger/assets/:file",
+			({ params, status }) => {
+				const type = FILES[params.file];
+				if (!type) return status(404, { error: { code: "not_found", message: "no such asset" } });
+				return new Response(Bun.file(join(ASSETS, params.file)), {
+					headers: { "content-type": type, "cache-control": "public, max-age=86400" },
+				});
+			},
+			{ detail: { hide: true } },
+		);
+}

@@ -1,0 +1,84 @@
+/**
+ * The cross-cutting HTTP plugin: request id on every response and log line,
+ * body-size limit, access log, and the one error mapper (validation → 422 with
+ * the field path, parse → 400, not found → 404, domain errors → their status,
+ * anything else → 500 with the request id and no internals).
+ */
+import { Elysia } from "elysia";
+import type { Logger } from "../infra/log.ts";
+import { DomainError, errorBody, PayloadTooLarge } from "./errors.ts";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestContext(options: { log: Logger; bodyLimitBytes: number }) {
+	const { log, bodyLimitBytes } = options;
+	const accessLog = log.enabled("debug");
+	return new Elysia({ name: "herald/request-context" })
+		.decorate("log", log)
+		.derive({ as: "global" }, ({ request, set }) => {
+			const incoming = request.headers.get("x-request-id");
+			const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+			set.headers["x-request-id"] = requestId;
+			const length = Number(request.headers.get("content-length") ?? 0);
+			if (length > bodyLimitBytes) throw new PayloadTooLarge(bodyLimitBytes);
+			return { requestId, startedAt: accessLog ? performance.now() : 0 };
+		})
+		.onAfterResponse({ as: "global" }, ({ request, set, requestId, startedAt }) => {
+			if (!accessLog) return;
+			log.debug("request", {
+				requestId,
+				method: request.method,
+				path: new URL(request.url).pathname,
+				status: set.status,
+				ms: Math.round((performance.now() - (startedAt ?? 0)) * 100) / 100,
+			});
+		})
+		.onError({ as: "global" }, ({ code, error, set, request, ...ctx }) => {
+			const requestId =
+				(ctx as { requestId?: string }).requestId ??
+				(set.headers["x-request-id"] as string | undefined) ??
+				crypto.randomUUID();
+			set.headers["x-request-id"] = requestId;
+			if (error instanceof DomainError) {
+				set.status = error.status;
+				return errorBody(error.code, error.message, requestId, error.details);
+			}
+			switch (code) {
+				case "VALIDATION": {
+					set.status = 422;
+					const issues = error.all.map((e) => ({
+						path: "path" in e ? e.path || "/" : "/",
+						message: "summary" in e && e.summary ? e.summary : e.message,
+					}));
+					return errorBody("validation_failed", `invalid ${error.type}`, requestId, {
+						on: error.type,
+						issues,
+					});
+				}
+				case "PARSE":
+					set.status = 400;
+					return errorBody("malformed_body", "request body could not be parsed", requestId);
+				case "NOT_FOUND":
+					set.status = 404;
+					return errorBody("route_not_found", "no such route", requestId);
+				case "INVALID_COOKIE_SIGNATURE":
+					set.status = 400;
+					return errorBody("invalid_cookie", "invalid cookie signature", requestId);
+				default: {
+					const status = (error as { status?: unknown }).status;
+					if (typeof status === "number" && status >= 400 && status < 500) {
+						set.status = status;
+						return errorBody("bad_request", String((error as Error).message ?? "bad request"), requestId);
+					}
+					log.error("unhandled error", {
+						requestId,
+						method: request.method,
+						path: new URL(request.url).pathname,
+						error,
+					});
+					set.status = 500;
+					return errorBody("internal", "internal server error", requestId);
+				}
+			}
+		});
+}

@@ -1,0 +1,60 @@
+/**
+ * Herald's one entry point: `bun src/main.ts <role>` with role api | worker |
+ * bridge | migrate | all | dev. `dev` is `all` on embedded defaults (it starts
+ * PostgreSQL, Temporal and Redis itself when they are not configured).
+ */
+import { ConfigInvalid, loadConfig, redactedView } from "./config.ts";
+import { createLogger } from "./infra/log.ts";
+import { parseRole } from "./roles.ts";
+import { resolveInfra } from "./runtime/infra.ts";
+import { runRoles } from "./runtime/run.ts";
+
+async function main(): Promise<void> {
+	const role = parseRole(process.argv[2]);
+	const dev = role === "dev";
+	const config = loadConfig(process.env, dev ? { HERALD_ENV: process.env.HERALD_ENV ?? "development" } : {});
+	const log = createLogger(config.logLevel, { role });
+	log.info("starting", { version: (await import("./version.ts")).VERSION, config: redactedView(config) });
+
+	const infra = await resolveInfra(config, { embedded: dev, databaseOnly: role === "migrate", log });
+	let running: Awaited<ReturnType<typeof runRoles>> | undefined;
+	let stopping: Promise<void> | undefined;
+	const shutdown = (signal: string) => {
+		stopping ??= (async () => {
+			log.info("shutting down", { signal });
+			const timer = setTimeout(() => {
+				log.error("shutdown timed out", { timeoutMs: config.shutdownTimeoutMs });
+				process.exit(1);
+			}, config.shutdownTimeoutMs);
+			await running?.stop();
+			await infra.stop();
+			clearTimeout(timer);
+			log.info("stopped");
+			process.exit(0);
+		})();
+		return stopping;
+	};
+	process.on("SIGINT", () => void shutdown("SIGINT"));
+	process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+	try {
+		running = await runRoles(role, config, infra, log);
+	} catch (error) {
+		await infra.stop();
+		throw error;
+	}
+	if (role === "migrate") {
+		await running.stop();
+		await infra.stop();
+		log.info("migrations up to date");
+		return;
+	}
+	if (infra.temporalUiUrl) log.info("temporal web ui", { url: infra.temporalUiUrl });
+	log.info("ready", { api: running.apiUrl });
+}
+
+main().catch((error: unknown) => {
+	if (error instanceof ConfigInvalid) console.error(error.message);
+	else console.error(`herald: ${error instanceof Error ? error.message : String(error)}`);
+	process.exit(1);
+});

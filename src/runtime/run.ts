@@ -1,0 +1,97 @@
+/**
+ * Starts the chosen roles on resolved infrastructure and stops them in the
+ * right order: HTTP stops accepting, the worker drains, the bridge unlistens,
+ * pools close, then the child servers this process started.
+ */
+import { createRedis, pingRedis } from "../infra/redis/client.ts";
+import { startBridge } from "../bridge/bridge.ts";
+import type { HeraldConfig } from "../config.ts";
+import { createApp } from "../http/app.ts";
+import { migrate } from "../infra/db/migrate.ts";
+import { createSql, pingDatabase } from "../infra/db/sql.ts";
+import type { Logger } from "../infra/log.ts";
+import type { Role } from "../roles.ts";
+import { connectTemporalClient, pingTemporal } from "../temporal/client.ts";
+import { ensureSchedules, wantedSchedules } from "../temporal/schedules.ts";
+import { startWorker } from "../temporal/worker.ts";
+import { VERSION } from "../version.ts";
+import type { Infra } from "./infra.ts";
+
+export interface Running {
+	readonly apiUrl: string | undefined;
+	stop(): Promise<void>;
+}
+
+export async function runRoles(role: Role, config: HeraldConfig, infra: Infra, log: Logger): Promise<Running> {
+	const all = role === "all" || role === "dev";
+	const stops: Array<[string, () => Promise<unknown>]> = [];
+	const stop = async () => {
+		for (const [name, fn] of stops.reverse()) {
+			try {
+				await fn();
+				log.debug("stopped", { part: name });
+			} catch (error) {
+				// After a terminal Ctrl-C, Postgres (same process group) may be gone already.
+				const gone = /CONNECTION_(CLOSED|ENDED|DESTROYED)/.test(String(error));
+				log[gone ? "debug" : "warn"]("stop failed", { part: name, error });
+			}
+		}
+		stops.length = 0;
+	};
+	try {
+		const sql = createSql(infra.databaseUrl, { max: config.database.poolMax, applicationName: `herald-${role}` });
+		stops.push(["postgres pool", () => sql.end({ timeout: 5 })]);
+		if (role === "migrate" || all) await migrate(sql, { onApplied: (name) => log.info("migration applied", { name }) });
+		if (role === "migrate") return { apiUrl: undefined, stop };
+
+		const redis = createRedis({ url: infra.redisRestUrl, token: infra.redisRestToken });
+		const temporal = await connectTemporalClient({
+			address: infra.temporalAddress,
+			namespace: config.temporal.namespace,
+		});
+		stops.push(["temporal client", temporal.close]);
+
+		if (role === "worker" || all) {
+			await ensureSchedules(
+				temporal.client,
+				wantedSchedules({ taskQueue: config.temporal.taskQueue, cleanupCron: config.cleanupCron }),
+			);
+			const worker = await startWorker({
+				address: infra.temporalAddress,
+				namespace: config.temporal.namespace,
+				taskQueue: config.temporal.taskQueue,
+				deps: { sql },
+				log,
+				shutdownGraceMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
+			});
+			stops.push(["worker", worker.shutdown]);
+			log.info("worker running", { taskQueue: config.temporal.taskQueue });
+		}
+		if (role === "bridge" || all) {
+			const bridge = await startBridge({ sql, log });
+			stops.push(["bridge", bridge.stop]);
+		}
+		let apiUrl: string | undefined;
+		if (role === "api" || all) {
+			const app = createApp({
+				log,
+				version: VERSION,
+				corsOrigins: config.corsOrigins,
+				bodyLimitBytes: config.bodyLimitBytes,
+				probes: {
+					database: () => pingDatabase(sql),
+					temporal: () => pingTemporal(temporal.client),
+					redis: () => pingRedis(redis),
+				},
+			}).listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.bodyLimitBytes });
+			const server = app.server!;
+			apiUrl = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}`;
+			stops.push(["http", () => app.stop()]);
+			log.info("api listening", { url: apiUrl, swagger: `${apiUrl}/swagger` });
+		}
+		return { apiUrl, stop };
+	} catch (error) {
+		await stop();
+		throw error;
+	}
+}
