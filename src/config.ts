@@ -69,7 +69,8 @@ export function loadConfig(
 	overrides: Partial<Record<string, string>> = {},
 ): HeraldConfig {
 	const merged: Record<string, string> = {};
-	for (const [k, v] of Object.entries({ ...env, ...overrides })) if (v !== undefined && v !== "") merged[k] = v;
+	for (const [k, v] of Object.entries({ ...env, ...overrides }))
+		if (v !== undefined && v !== "") merged[k] = v;
 	const provider = ConfigProvider.fromEnv({ env: merged });
 	const result = Effect.runSyncExit(HeraldConfig.parse(provider));
 	if (result._tag === "Success") {
@@ -85,7 +86,8 @@ export function loadConfig(
 
 function oneLine(message: string): string {
 	const variable = message.match(/at \["?([A-Za-z_]+)"?\]/)?.[1];
-	const expected = message.match(/(Expected [^\n)]*|Missing[^\n)]*)/)?.[1] ?? message.split("\n")[0] ?? message;
+	const expected =
+		message.match(/(Expected [^\n)]*|Missing[^\n)]*)/)?.[1] ?? message.split("\n")[0] ?? message;
 	return variable ? `${variable}: ${expected.trim()}` : expected.trim();
 }
 

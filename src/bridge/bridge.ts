@@ -3,8 +3,9 @@
  * wake-up channel and reports it; outbox draining and signal delivery arrive
  * with the events issue (see DESIGN.md "Data flow").
  */
-import type { Logger } from "../infra/log.ts";
+
 import type { Sql } from "../infra/db/sql.ts";
+import type { Logger } from "../infra/log.ts";
 
 export const OUTBOX_CHANNEL = "herald_outbox";
 

@@ -24,7 +24,9 @@ export function createApp(deps: AppDeps) {
 		.use(cors({ origin: origins.includes("*") ? true : origins, exposeHeaders: ["x-request-id"] }))
 		.use(compression)
 		.use(docs({ version: deps.version }))
-		.use(healthRoutes({ probes: deps.probes, version: deps.version, startedAt: deps.startedAt ?? Date.now() }));
+		.use(
+			healthRoutes({ probes: deps.probes, version: deps.version, startedAt: deps.startedAt ?? Date.now() }),
+		);
 }
 
 export type App = ReturnType<typeof createApp>;

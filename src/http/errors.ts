@@ -46,5 +46,7 @@ export interface ErrorBody {
 }
 
 export function errorBody(code: string, message: string, requestId: string, details?: unknown): ErrorBody {
-	return { error: details === undefined ? { code, message, requestId } : { code, message, requestId, details } };
+	return {
+		error: details === undefined ? { code, message, requestId } : { code, message, requestId, details },
+	};
 }

@@ -19,7 +19,9 @@ export function createLogger(
 	const threshold = order[level];
 	const emit = (lvl: Exclude<LogLevel, "silent">, msg: string, fields?: Record<string, unknown>) => {
 		if (order[lvl] < threshold) return;
-		write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }, errorReplacer));
+		write(
+			JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }, errorReplacer),
+		);
 	};
 	return {
 		debug: (m, f) => emit("debug", m, f),

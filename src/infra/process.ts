@@ -17,7 +17,9 @@ export async function waitFor<T>(
 		}
 		await Bun.sleep(options.intervalMs ?? 100);
 	}
-	throw new Error(`${options.what} did not become ready: ${last instanceof Error ? last.message : String(last)}`);
+	throw new Error(
+		`${options.what} did not become ready: ${last instanceof Error ? last.message : String(last)}`,
+	);
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves when the child has exited. */

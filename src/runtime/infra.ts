@@ -50,8 +50,9 @@ export async function resolveInfra(config: HeraldConfig, options: InfraOptions):
 				if (Option.isSome(config.database.url)) return secret(config.database.url.value);
 				require("DATABASE_URL");
 				const pg = await startEmbeddedPostgres({
-					dataDir: join(dataDir, "postgres"),
+					dataDir: join(dataDir, options.ephemeral ? `postgres-${process.pid}` : "postgres"),
 					port: options.ephemeral ? freePort() : config.database.embeddedPort,
+					ephemeral: options.ephemeral,
 					onLog: (line) => options.log.debug(line, { component: "postgres" }),
 				});
 				stops.push(pg.stop);
@@ -84,7 +85,7 @@ export async function resolveInfra(config: HeraldConfig, options: InfraOptions):
 				else {
 					require("UPSTASH_REDIS_REST_URL (or REDIS_URL)");
 					const server = await startRedisServer({
-						dataDir: join(dataDir, "redis"),
+						dataDir: join(dataDir, options.ephemeral ? `redis-${process.pid}` : "redis"),
 						port: options.ephemeral ? undefined : config.redis.embeddedPort,
 					});
 					stops.push(server.stop);
@@ -104,11 +105,9 @@ export async function resolveInfra(config: HeraldConfig, options: InfraOptions):
 		] as const);
 		const failed = settled.find((r) => r.status === "rejected");
 		if (failed) throw failed.reason;
-		const [databaseUrl, temporal, redis] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
-			string,
-			{ address: string; uiUrl: string | undefined },
-			{ url: string; token: string },
-		];
+		const [databaseUrl, temporal, redis] = settled.map(
+			(r) => (r as PromiseFulfilledResult<unknown>).value,
+		) as [string, { address: string; uiUrl: string | undefined }, { url: string; token: string }];
 		return {
 			databaseUrl,
 			temporalAddress: temporal.address,

@@ -3,13 +3,14 @@
  * right order: HTTP stops accepting, the worker drains, the bridge unlistens,
  * pools close, then the child servers this process started.
  */
-import { createRedis, pingRedis } from "../infra/redis/client.ts";
+
 import { startBridge } from "../bridge/bridge.ts";
 import type { HeraldConfig } from "../config.ts";
 import { createApp } from "../http/app.ts";
 import { migrate } from "../infra/db/migrate.ts";
 import { createSql, pingDatabase } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
+import { createRedis, pingRedis } from "../infra/redis/client.ts";
 import type { Role } from "../roles.ts";
 import { connectTemporalClient, pingTemporal } from "../temporal/client.ts";
 import { ensureSchedules, wantedSchedules } from "../temporal/schedules.ts";
@@ -22,7 +23,12 @@ export interface Running {
 	stop(): Promise<void>;
 }
 
-export async function runRoles(role: Role, config: HeraldConfig, infra: Infra, log: Logger): Promise<Running> {
+export async function runRoles(
+	role: Role,
+	config: HeraldConfig,
+	infra: Infra,
+	log: Logger,
+): Promise<Running> {
 	const all = role === "all" || role === "dev";
 	const stops: Array<[string, () => Promise<unknown>]> = [];
 	const stop = async () => {
@@ -39,9 +45,13 @@ export async function runRoles(role: Role, config: HeraldConfig, infra: Infra, l
 		stops.length = 0;
 	};
 	try {
-		const sql = createSql(infra.databaseUrl, { max: config.database.poolMax, applicationName: `herald-${role}` });
+		const sql = createSql(infra.databaseUrl, {
+			max: config.database.poolMax,
+			applicationName: `herald-${role}`,
+		});
 		stops.push(["postgres pool", () => sql.end({ timeout: 5 })]);
-		if (role === "migrate" || all) await migrate(sql, { onApplied: (name) => log.info("migration applied", { name }) });
+		if (role === "migrate" || all)
+			await migrate(sql, { onApplied: (name) => log.info("migration applied", { name }) });
 		if (role === "migrate") return { apiUrl: undefined, stop };
 
 		const redis = createRedis({ url: infra.redisRestUrl, token: infra.redisRestToken });

@@ -19,7 +19,8 @@ function installRuntime(log: Logger): void {
 	const sdk = log.child({ component: "temporal-sdk" });
 	Runtime.install({
 		logger: {
-			log: (level, message, meta) => sdk[level === "ERROR" ? "error" : level === "WARN" ? "warn" : "debug"](message, meta),
+			log: (level, message, meta) =>
+				sdk[level === "ERROR" ? "error" : level === "WARN" ? "warn" : "debug"](message, meta),
 			trace: () => {},
 			debug: (m, meta) => sdk.debug(m, meta),
 			info: (m, meta) => sdk.debug(m, meta),

@@ -5,6 +5,8 @@
  * set, on random ports, with a migrated template database that each test
  * file clones.
  */
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { migrate } from "../../src/infra/db/migrate.ts";
 import { createSql } from "../../src/infra/db/sql.ts";
@@ -31,6 +33,7 @@ async function boot(): Promise<TestEnv> {
 		LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
 	});
 	const log = createLogger(config.logLevel, { component: "test-env" });
+	removeStaleDataDirs(resolve(config.dataDir));
 	const infra = await resolveInfra(config, { embedded: true, ephemeral: true, log });
 	const templateDatabase = `herald_tpl_${process.pid}`;
 	const admin = createSql(infra.databaseUrl, { max: 1 });
@@ -83,5 +86,18 @@ function isAlive(pid: number): boolean {
 		return true;
 	} catch {
 		return false;
+	}
+}
+
+/** Per-run data folders (`postgres-<pid>`, `redis-<pid>`) of runs that were killed. */
+function removeStaleDataDirs(dir: string): void {
+	if (!existsSync(dir)) return;
+	for (const name of readdirSync(dir)) {
+		const pid = Number(name.match(/^(?:postgres|redis)-(\d+)$/)?.[1]);
+		if (!pid || pid === process.pid || isAlive(pid)) continue;
+		const postmaster = join(dir, name, "postmaster.pid");
+		const serverPid = existsSync(postmaster) ? Number(readFileSync(postmaster, "utf8").split("\n")[0]) : 0;
+		if (serverPid && isAlive(serverPid)) continue;
+		rmSync(join(dir, name), { recursive: true, force: true });
 	}
 }

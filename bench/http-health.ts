@@ -1,0 +1,169 @@
+/**
+ * `GET /health` throughput: the real Herald app (createApp, all middleware,
+ * LOG_LEVEL=info) against a raw `Bun.serve` hello-world, each in its own
+ * process, same load tool, rounds alternating raw/herald after a warm-up.
+ * `--profile` (or BENCH_PROFILE=1) also measures the app with each plugin
+ * removed, to show what each one costs.
+ */
+import { type LoadResult, type LoadTool, loadTool } from "./lib/load.ts";
+import { BUN, type Child, fmt, knob, machine, median, spawnChild, stopChild, summary } from "./lib/proc.ts";
+import type { Variant } from "./servers/herald.ts";
+
+const GOAL = 0.8;
+
+interface Target {
+	readonly name: string;
+	readonly child: Child;
+	readonly url: string;
+}
+
+async function startTarget(name: string, script: string, env: Record<string, string> = {}): Promise<Target> {
+	const child = spawnChild([BUN, script], {
+		...process.env,
+		LOG_LEVEL: "info",
+		HERALD_ENV: "production",
+		...env,
+	});
+	const line = await child.waitForLine(/^LISTENING \d+/, 30_000);
+	const port = Number(line.split(" ")[1]);
+	return { name, child, url: `http://127.0.0.1:${port}/health` };
+}
+
+interface Settings {
+	seconds: number;
+	warmup: number;
+	rounds: number;
+	connections: number;
+	threads: number;
+}
+
+function settings(): Settings {
+	return {
+		seconds: knob("BENCH_SECONDS", 5),
+		warmup: knob("BENCH_WARMUP_SECONDS", 2),
+		rounds: knob("BENCH_ROUNDS", 3),
+		connections: knob("BENCH_CONNECTIONS", 64),
+		threads: knob("BENCH_THREADS", 1),
+	};
+}
+
+/** Warms every target, then `rounds` rounds visiting the targets in order each round. */
+async function measure(tool: LoadTool, targets: Target[], s: Settings): Promise<Map<string, LoadResult[]>> {
+	for (const t of targets) {
+		const w = await tool.run(t.url, { connections: s.connections, seconds: s.warmup, threads: s.threads });
+		console.log(`  warm-up ${t.name.padEnd(20)} ${fmt(w.rps).padStart(8)} req/s (discarded)`);
+	}
+	const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+	for (let round = 1; round <= s.rounds; round++) {
+		for (const t of targets) {
+			const r = await tool.run(t.url, { connections: s.connections, seconds: s.seconds, threads: s.threads });
+			results.get(t.name)!.push(r);
+			const bad = r.errors + r.non2xx;
+			console.log(
+				`  round ${round} ${t.name.padEnd(20)} ${fmt(r.rps).padStart(8)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  ` +
+					`p99 ${r.p99Ms.toFixed(2)} ms${bad ? `  (${r.errors} errors, ${r.non2xx} non-2xx)` : ""}`,
+			);
+		}
+	}
+	return results;
+}
+
+interface Figures {
+	rps: number;
+	p50: number;
+	p99: number;
+	bad: number;
+}
+
+function figures(rs: LoadResult[]): Figures {
+	return {
+		rps: median(rs.map((r) => r.rps)),
+		p50: median(rs.map((r) => r.p50Ms)),
+		p99: median(rs.map((r) => r.p99Ms)),
+		bad: rs.reduce((n, r) => n + r.errors + r.non2xx, 0),
+	};
+}
+
+const row = (name: string, f: Figures) =>
+	`${name.padEnd(22)} ${fmt(f.rps).padStart(9)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99
+		.toFixed(2)
+		.padStart(6)} ms${f.bad ? `   ${f.bad} errors/non-2xx` : ""}`;
+
+function describe(tool: LoadTool, s: Settings): string {
+	return (
+		`tool ${tool.name} [${tool.note}]; ${s.connections} connections, ${s.threads} load thread(s), ` +
+		`${s.warmup} s warm-up per server, ${s.rounds} rounds x ${s.seconds} s per server alternating; ` +
+		`each server in its own bun process on 127.0.0.1; ${machine()}`
+	);
+}
+
+export async function runHttpHealth(options: { profile?: boolean } = {}): Promise<void> {
+	const s = settings();
+	const tool = loadTool();
+	console.log("== http-health: GET /health, Herald app (all middleware) vs raw Bun.serve ==");
+	console.log(`measured with: ${describe(tool, s)}`);
+	const targets: Target[] = [];
+	try {
+		targets.push(await startTarget("raw Bun.serve", "bench/servers/raw.ts"));
+		targets.push(await startTarget("herald createApp", "bench/servers/herald.ts"));
+		const results = await measure(tool, targets, s);
+		const raw = figures(results.get("raw Bun.serve")!);
+		const herald = figures(results.get("herald createApp")!);
+		const ratio = herald.rps / raw.rps;
+		const lines = [
+			"http-health (GET /health, medians over rounds):",
+			`  ${row("raw Bun.serve", raw)}`,
+			`  ${row("herald createApp", herald)}`,
+			`  ratio herald/raw = ${ratio.toFixed(2)} (goal >= ${GOAL.toFixed(2)}: ${ratio >= GOAL ? "MET" : "NOT MET"})`,
+			`  measured with: ${describe(tool, s)}`,
+		];
+		console.log(lines.join("\n"));
+		await summary(lines);
+		if (options.profile) await profile(tool, s, raw.rps);
+		else if (ratio < GOAL)
+			console.log("  (ratio below goal: `bun bench/run.ts http-health --profile` ablates plugins)");
+	} finally {
+		await Promise.all(targets.map((t) => stopChild(t.child, 5000)));
+	}
+}
+
+const ABLATIONS: Variant[] = [
+	"full",
+	"no-request-context",
+	"no-cors",
+	"no-compression",
+	"no-swagger",
+	"routes-only",
+	"elysia-min",
+];
+
+/** Each variant of the app in its own process, measured round-robin; cost = gain from removing the part. */
+async function profile(tool: LoadTool, s: Settings, rawRps: number): Promise<void> {
+	console.log("== http-health --profile: the app with one part removed at a time ==");
+	const targets: Target[] = [];
+	try {
+		for (const v of ABLATIONS)
+			targets.push(await startTarget(v, "bench/servers/herald.ts", { BENCH_VARIANT: v }));
+		const results = await measure(tool, targets, s);
+		const full = figures(results.get("full")!).rps;
+		const lines = ["http-health profile (median req/s; ratio vs raw; change vs full app):"];
+		for (const v of ABLATIONS) {
+			const f = figures(results.get(v)!);
+			const gain = (f.rps / full - 1) * 100;
+			lines.push(
+				`  ${v.padEnd(20)} ${fmt(f.rps).padStart(9)} req/s  ratio ${(f.rps / rawRps).toFixed(2)}  ` +
+					`${v === "full" ? "(reference)" : `${gain >= 0 ? "+" : ""}${gain.toFixed(1)}% vs full`}  ` +
+					`p50 ${f.p50.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms`,
+			);
+		}
+		console.log(lines.join("\n"));
+		await summary(lines);
+	} finally {
+		await Promise.all(targets.map((t) => stopChild(t.child, 5000)));
+	}
+}
+
+if (import.meta.main) {
+	const profileFlag = process.argv.includes("--profile") || process.env.BENCH_PROFILE === "1";
+	await runHttpHealth({ profile: profileFlag });
+}

@@ -1,0 +1,73 @@
+/**
+ * The real Herald app (`createApp`, all middleware) with trivial probes,
+ * served like src/runtime/run.ts does, in its own process. BENCH_VARIANT picks
+ * an ablation for profiling: full | no-request-context | no-cors |
+ * no-compression | no-swagger | routes-only | elysia-min.
+ */
+import { cors } from "@elysiajs/cors";
+import { type AnyElysia, Elysia } from "elysia";
+import { loadConfig } from "../../src/config.ts";
+import { docs } from "../../src/docs/swagger.ts";
+import { healthRoutes } from "../../src/health/routes.ts";
+import type { HealthProbes } from "../../src/health/service.ts";
+import { createApp } from "../../src/http/app.ts";
+import { compression } from "../../src/http/compression.ts";
+import { requestContext } from "../../src/http/request-context.ts";
+import { createLogger } from "../../src/infra/log.ts";
+import { VERSION } from "../../src/version.ts";
+
+export const VARIANTS = [
+	"full",
+	"no-request-context",
+	"no-cors",
+	"no-compression",
+	"no-swagger",
+	"routes-only",
+	"elysia-min",
+] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+const variant = (process.env.BENCH_VARIANT ?? "full") as Variant;
+if (!VARIANTS.includes(variant)) throw new Error(`BENCH_VARIANT: unknown "${variant}"`);
+
+const config = loadConfig(process.env);
+const log = createLogger(config.logLevel, { role: "api" });
+const probes: HealthProbes = { database: async () => 1, temporal: async () => 1, redis: async () => 1 };
+const deps = {
+	log,
+	version: VERSION,
+	corsOrigins: config.corsOrigins,
+	bodyLimitBytes: config.bodyLimitBytes,
+	probes,
+};
+
+function build(): AnyElysia {
+	if (variant === "full") return createApp(deps) as unknown as AnyElysia;
+	if (variant === "elysia-min") return new Elysia().get("/health", () => "OK") as unknown as AnyElysia;
+	// Same order as createApp, minus the part under test.
+	const origins = deps.corsOrigins;
+	const parts: Array<[string, AnyElysia]> = [
+		[
+			"no-request-context",
+			requestContext({ log, bodyLimitBytes: deps.bodyLimitBytes }) as unknown as AnyElysia,
+		],
+		[
+			"no-cors",
+			cors({ origin: origins.includes("*") ? true : origins, exposeHeaders: ["x-request-id"] }) as AnyElysia,
+		],
+		["no-compression", compression as unknown as AnyElysia],
+		["no-swagger", docs({ version: VERSION }) as unknown as AnyElysia],
+	];
+	let app = new Elysia({ name: "herald" }) as unknown as AnyElysia;
+	for (const [skip, plugin] of parts) {
+		if (variant === "routes-only" || variant === skip) continue;
+		app = app.use(plugin) as unknown as AnyElysia;
+	}
+	return app.use(healthRoutes({ probes, version: VERSION, startedAt: Date.now() })) as unknown as AnyElysia;
+}
+
+const app = build().listen({ hostname: "127.0.0.1", port: 0, maxRequestBodySize: config.bodyLimitBytes });
+console.log(`LISTENING ${app.server!.port} ${variant}`);
+process.on("SIGTERM", () => {
+	void app.stop().then(() => process.exit(0));
+});
