@@ -62,7 +62,7 @@ async function launch(binary: string, dir: string, port: number): Promise<RedisS
 			"--loglevel",
 			"warning",
 		],
-		{ stdout: "pipe", stderr: "pipe", stdin: "ignore" },
+		{ stdout: "pipe", stderr: "pipe", stdin: "ignore", detached: true }, // own process group: Ctrl-C reaches Herald only
 	);
 	void collect(child.stdout, output);
 	void collect(child.stderr, output);
