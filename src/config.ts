@@ -55,6 +55,28 @@ const HeraldConfig = Config.all({
 		embeddedPort: Config.Port("EMBEDDED_REDIS_PORT").pipe(Config.withDefault(6390)),
 	}),
 	cleanupCron: str("CLEANUP_CRON", "0 2 * * *"),
+	auth: Config.all({
+		jwtSecret: optSecret("AUTH_JWT_SECRET"),
+		jwtPrivateKey: optSecret("AUTH_JWT_PRIVATE_KEY"),
+		issuer: str("AUTH_ISSUER", "herald"),
+		audience: str("AUTH_AUDIENCE", "herald"),
+		accessTokenTtlSeconds: int("ACCESS_TOKEN_TTL_SECONDS", 900),
+		refreshTokenTtlDays: int("REFRESH_TOKEN_TTL_DAYS", 30),
+		clockToleranceSeconds: int("AUTH_CLOCK_TOLERANCE_SECONDS", 5),
+		supabaseJwtSecret: optSecret("SUPABASE_JWT_SECRET"),
+		supabaseIssuer: optStr("SUPABASE_JWT_ISSUER"),
+		supabaseAudience: str("SUPABASE_JWT_AUDIENCE", "authenticated"),
+		jwksUrl: optStr("AUTH_JWKS_URL"),
+		jwksIssuer: optStr("AUTH_JWKS_ISSUER"),
+		jwksAudience: optStr("AUTH_JWKS_AUDIENCE"),
+		jwksAlgorithms: list("AUTH_JWKS_ALGORITHMS", "RS256,ES256,EdDSA"),
+		adminEmail: optStr("ADMIN_EMAIL"),
+		adminPassword: optSecret("ADMIN_PASSWORD"),
+		loginLimitPerAccount: int("AUTH_LIMIT_PER_ACCOUNT", 10),
+		loginLimitPerAddress: int("AUTH_LIMIT_PER_ADDRESS", 50),
+		limitWindowSeconds: int("AUTH_LIMIT_WINDOW_SECONDS", 900),
+		trustProxy: Config.Boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
+	}),
 });
 
 export type HeraldConfig = typeof HeraldConfig extends Config.Config<infer A> ? A : never;
@@ -75,6 +97,15 @@ export function loadConfig(
 	const result = Effect.runSyncExit(HeraldConfig.parse(provider));
 	if (result._tag === "Success") {
 		const cfg = result.value;
+		if (
+			Option.isSome(cfg.auth.jwksUrl) &&
+			(Option.isNone(cfg.auth.jwksIssuer) || Option.isNone(cfg.auth.jwksAudience))
+		)
+			throw new ConfigInvalid("config: AUTH_JWKS_URL needs AUTH_JWKS_ISSUER and AUTH_JWKS_AUDIENCE");
+		if (Option.isSome(cfg.auth.supabaseJwtSecret) && Option.isNone(cfg.auth.supabaseIssuer))
+			throw new ConfigInvalid("config: SUPABASE_JWT_SECRET needs SUPABASE_JWT_ISSUER");
+		if (Option.isSome(cfg.auth.adminEmail) !== Option.isSome(cfg.auth.adminPassword))
+			throw new ConfigInvalid("config: ADMIN_EMAIL and ADMIN_PASSWORD must be set together");
 		if (Option.isSome(cfg.redis.restUrl) !== Option.isSome(cfg.redis.restToken))
 			throw new ConfigInvalid(
 				"config: UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together",

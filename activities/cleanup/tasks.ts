@@ -12,4 +12,17 @@ export const cleanupTasks: Record<string, CleanupTask> = {
 		const rows = await sql`delete from cleanup_runs where finished_at < now() - interval '90 days'`;
 		return rows.count;
 	},
+	"expired-refresh-tokens": async (sql) => {
+		const rows = await sql`delete from refresh_tokens where expires_at < now()`;
+		return rows.count;
+	},
+	"ended-sessions": async (sql) => {
+		// Revoked a month ago, or with no refresh token left: nothing can use them any more.
+		const rows = await sql`
+			delete from auth_sessions s
+			where s.revoked_at < now() - interval '30 days'
+			   or (s.created_at < now() - interval '1 day'
+			       and not exists (select 1 from refresh_tokens t where t.session_id = s.id))`;
+		return rows.count;
+	},
 };

@@ -15,6 +15,22 @@ export function knob(name: string, fallback: number): number {
 	return n;
 }
 
+/** Variables that would point Herald at existing services instead of embedded ones. */
+const EXTERNAL = [
+	"DATABASE_URL",
+	"TEMPORAL_ADDRESS",
+	"UPSTASH_REDIS_REST_URL",
+	"UPSTASH_REDIS_REST_TOKEN",
+	"REDIS_URL",
+];
+
+/** This environment minus external-service variables and HERALD_ENV, with its own data dir. */
+export function embeddedEnv(dataDir: string): Record<string, string | undefined> {
+	const env: Record<string, string | undefined> = { ...process.env, HERALD_DATA_DIR: dataDir };
+	for (const name of [...EXTERNAL, "HERALD_ENV"]) delete env[name];
+	return env;
+}
+
 /** A free TCP port on loopback (distinct within this process). */
 const handedOut = new Set<number>();
 export function freePort(): number {
@@ -29,6 +45,26 @@ export function freePort(): number {
 	}
 	throw new Error("no free port found");
 }
+
+/** Cleanups run on SIGINT/SIGTERM (bounded to 30 s), so an interrupted bench leaves no servers behind. */
+const cleanups = new Set<() => Promise<unknown>>();
+let interrupted = false;
+export function onInterrupt(fn: () => Promise<unknown>): () => void {
+	cleanups.add(fn);
+	return () => cleanups.delete(fn);
+}
+function interrupt(signal: string): void {
+	if (interrupted) return;
+	interrupted = true;
+	console.error(`bench: ${signal}: stopping what this bench started`);
+	const timer = setTimeout(() => process.exit(130), 30_000);
+	void Promise.allSettled([...cleanups].map((fn) => fn())).then(() => {
+		clearTimeout(timer);
+		process.exit(130);
+	});
+}
+process.on("SIGINT", () => interrupt("SIGINT"));
+process.on("SIGTERM", () => interrupt("SIGTERM"));
 
 /** A child whose output is kept (last lines) instead of blocking on a full pipe. */
 export interface Child {
@@ -70,6 +106,8 @@ export function spawnChild(cmd: string[], env: Record<string, string | undefined
 		if (rest) lines.push(rest);
 	};
 	const drained = Promise.all([pump(proc.stdout), pump(proc.stderr)]).then(() => undefined);
+	const forget = onInterrupt(() => stopChild(child, 20_000));
+	void proc.exited.then(forget);
 	const waitForLine = (re: RegExp, timeoutMs: number) =>
 		new Promise<string>((res, rej) => {
 			const found = lines.find((l) => re.test(l));
@@ -88,7 +126,8 @@ export function spawnChild(cmd: string[], env: Record<string, string | undefined
 				rej(new Error(`${cmd.join(" ")} exited with ${code}:\n${lines.slice(-20).join("\n")}`));
 			});
 		});
-	return { proc, lines, drained, waitForLine };
+	const child: Child = { proc, lines, drained, waitForLine };
+	return child;
 }
 
 /** Polls `url` until it answers `status` (default 200); returns ms waited. Bounded by `timeoutMs`. */

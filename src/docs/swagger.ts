@@ -59,7 +59,12 @@ export function docs(options: { version: string }) {
 						description:
 							"Durable actor runtime: REST API over PostgreSQL with Temporal workflows. Errors are `{ error: { code, message, requestId, details? } }`.",
 					},
-					tags: [{ name: "health", description: "Liveness and dependency status" }],
+					tags: [
+						{ name: "health", description: "Liveness and dependency status" },
+						{ name: "auth", description: "Accounts, sign-in, token rotation" },
+						{ name: "users", description: "The signed-in user's profile" },
+						{ name: "admin", description: "Operational endpoints for administrators" },
+					],
 					components: {
 						securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
 					},

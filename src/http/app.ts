@@ -1,10 +1,14 @@
 /** The Elysia app: cross-cutting plugins first, then one plugin per feature. */
 import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
+import { adminRoutes } from "../admin/routes.ts";
+import { authRoutes, jwksRoute } from "../auth/routes.ts";
 import { docs } from "../docs/swagger.ts";
 import { healthRoutes } from "../health/routes.ts";
 import type { HealthProbes } from "../health/service.ts";
 import type { Logger } from "../infra/log.ts";
+import type { ApiServices } from "../runtime/api-services.ts";
+import { userRoutes } from "../users/routes.ts";
 import { compression } from "./compression.ts";
 import { requestContext } from "./request-context.ts";
 
@@ -15,11 +19,13 @@ export interface AppDeps {
 	bodyLimitBytes: number;
 	probes: HealthProbes;
 	startedAt?: number;
+	/** The feature routes' services; without them only the edge, docs and health are mounted. */
+	services?: ApiServices;
 }
 
 export function createApp(deps: AppDeps) {
 	const origins = deps.corsOrigins;
-	return new Elysia({ name: "herald" })
+	const edge = new Elysia({ name: "herald" })
 		.use(requestContext({ log: deps.log, bodyLimitBytes: deps.bodyLimitBytes }))
 		.use(cors({ origin: origins.includes("*") ? true : origins, exposeHeaders: ["x-request-id"] }))
 		.use(compression)
@@ -27,6 +33,15 @@ export function createApp(deps: AppDeps) {
 		.use(
 			healthRoutes({ probes: deps.probes, version: deps.version, startedAt: deps.startedAt ?? Date.now() }),
 		);
+	return deps.services ? edge.use(features(deps.services)) : edge;
+}
+
+function features(s: ApiServices) {
+	return new Elysia({ name: "herald/features" })
+		.use(jwksRoute(s.tokens))
+		.use(authRoutes({ auth: s.auth, limiter: s.limiter, tokens: s.tokens, trustProxy: s.trustProxy }))
+		.use(userRoutes(s))
+		.use(adminRoutes(s));
 }
 
 export type App = ReturnType<typeof createApp>;

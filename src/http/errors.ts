@@ -8,6 +8,7 @@ export class DomainError extends Error {
 		readonly code: string,
 		message: string,
 		readonly details?: unknown,
+		readonly headers?: Record<string, string>,
 	) {
 		super(message);
 	}
@@ -31,6 +32,39 @@ export class Unprocessable extends DomainError {
 	override readonly name = "Unprocessable";
 	constructor(message: string, details?: unknown) {
 		super(422, "unprocessable", message, details);
+	}
+}
+
+/** 401: `token_missing`, `token_expired`, `token_invalid` or `invalid_credentials`. Never echoes the token. */
+export class Unauthorized extends DomainError {
+	override readonly name = "Unauthorized";
+	constructor(
+		code: "token_missing" | "token_expired" | "token_invalid" | "invalid_credentials",
+		message: string,
+	) {
+		super(401, code, message, undefined, { "www-authenticate": `Bearer error="invalid_token"` });
+	}
+}
+
+export class Forbidden extends DomainError {
+	override readonly name = "Forbidden";
+	constructor(message = "not allowed") {
+		super(403, "forbidden", message);
+	}
+}
+
+export class TooManyRequests extends DomainError {
+	override readonly name = "TooManyRequests";
+	constructor(retryAfterSeconds: number) {
+		super(
+			429,
+			"rate_limited",
+			"too many requests, retry later",
+			{ retryAfterSeconds },
+			{
+				"retry-after": String(retryAfterSeconds),
+			},
+		);
 	}
 }
 

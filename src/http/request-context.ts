@@ -41,6 +41,7 @@ export function requestContext(options: { log: Logger; bodyLimitBytes: number })
 			set.headers["x-request-id"] = requestId;
 			if (error instanceof DomainError) {
 				set.status = error.status;
+				if (error.headers) Object.assign(set.headers, error.headers);
 				return errorBody(error.code, error.message, requestId, error.details);
 			}
 			switch (code) {

@@ -16,6 +16,7 @@ import { connectTemporalClient, pingTemporal } from "../temporal/client.ts";
 import { ensureSchedules, wantedSchedules } from "../temporal/schedules.ts";
 import { startWorker } from "../temporal/worker.ts";
 import { VERSION } from "../version.ts";
+import { bootstrapAdmin, createApiServices } from "./api-services.ts";
 import type { Infra } from "./infra.ts";
 
 export interface Running {
@@ -83,7 +84,11 @@ export async function runRoles(
 		}
 		let apiUrl: string | undefined;
 		if (role === "api" || all) {
+			const services = createApiServices({ config, sql, redis, log });
+			stops.push(["api services", services.dispose]);
+			await bootstrapAdmin(sql, config, log);
 			const app = createApp({
+				services,
 				log,
 				version: VERSION,
 				corsOrigins: config.corsOrigins,

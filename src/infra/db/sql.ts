@@ -19,3 +19,6 @@ export async function pingDatabase(sql: Sql): Promise<number> {
 	await sql`select 1`;
 	return performance.now() - t0;
 }
+
+/** Anything a single statement can run on: the pool or an open transaction. */
+export type Queryable = Sql | postgres.TransactionSql;

@@ -1,0 +1,53 @@
+/**
+ * `bun bench/run.ts [name...] [--profile]`: runs http-health, startup and rss
+ * (or the named ones) one after the other, each in its own bun process, then
+ * prints every figure with how it was measured.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BUN, machine, ROOT } from "./lib/proc.ts";
+
+const BENCHES = ["http-health", "startup", "rss"] as const;
+type Bench = (typeof BENCHES)[number];
+
+const args = process.argv.slice(2);
+const flags = args.filter((a) => a.startsWith("--"));
+const names = args.filter((a) => !a.startsWith("--"));
+const unknown = names.filter((n) => !BENCHES.includes(n as Bench));
+if (unknown.length) {
+	console.error(`bench: unknown benchmark ${unknown.join(", ")}: expected ${BENCHES.join(", ")}`);
+	process.exit(2);
+}
+const chosen: readonly Bench[] = names.length ? (names as Bench[]) : BENCHES;
+
+const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
+const summaryFile = join(dir, "summary.txt");
+const failed: string[] = [];
+const t0 = performance.now();
+try {
+	for (const name of chosen) {
+		const proc = Bun.spawn([BUN, `bench/${name}.ts`, ...flags], {
+			cwd: ROOT,
+			env: { ...process.env, BENCH_SUMMARY_FILE: summaryFile },
+			stdin: "ignore",
+			stdout: "inherit",
+			stderr: "inherit",
+		});
+		// Bounded: no benchmark may run longer than BENCH_MAX_MINUTES (default 15).
+		const limit = Number(process.env.BENCH_MAX_MINUTES ?? 15) * 60_000;
+		const guard = setTimeout(() => proc.kill("SIGTERM"), limit);
+		const code = await proc.exited;
+		clearTimeout(guard);
+		if (code !== 0) failed.push(`${name} (exit ${code})`);
+		console.log("");
+	}
+	const text = (await Bun.file(summaryFile).exists()) ? await Bun.file(summaryFile).text() : "";
+	console.log("==================== bench summary ====================");
+	console.log(`machine: ${machine()}; total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+	console.log(text.trimEnd());
+	if (failed.length) console.log(`FAILED: ${failed.join(", ")}`);
+} finally {
+	rmSync(dir, { recursive: true, force: true });
+}
+process.exit(failed.length ? 1 : 0);

@@ -1,0 +1,35 @@
+/**
+ * The named auth plugin: routes opt in with one word, `{ auth: true }` for any
+ * signed-in user or `{ auth: "admin" }` for administrators, and receive the
+ * `principal`. Failures are 401 with `token_missing` / `token_expired` /
+ * `token_invalid` (403 `forbidden` for a non-admin on an admin route).
+ */
+import { Elysia } from "elysia";
+import { Forbidden } from "../http/errors.ts";
+import type { AuthService } from "./service.ts";
+
+export function authPlugin(auth: AuthService) {
+	return new Elysia({ name: "herald/auth" }).macro({
+		auth: (level: true | "admin") => ({
+			async resolve({ headers }) {
+				const principal = await auth.authenticate(headers.authorization);
+				if (level === "admin" && principal.user.role !== "admin") throw new Forbidden("administrators only");
+				return { principal };
+			},
+			detail: { security: [{ bearer: [] }] },
+		}),
+	});
+}
+
+/** The caller's address for rate limiting; X-Forwarded-For only behind a trusted proxy. */
+export function clientAddress(
+	request: Request,
+	server: { requestIP(r: Request): { address: string } | null } | null | undefined,
+	trustProxy: boolean,
+): string {
+	if (trustProxy) {
+		const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+		if (forwarded) return forwarded;
+	}
+	return server?.requestIP(request)?.address ?? "unknown";
+}

@@ -1,0 +1,151 @@
+/**
+ * Register, login, refresh rotation with reuse detection, logout, and the
+ * bearer-token check every protected route runs.
+ */
+import { Conflict, Unauthorized } from "../http/errors.ts";
+import type { Sql } from "../infra/db/sql.ts";
+import {
+	findUserByEmail,
+	findUserInSession,
+	toView,
+	type UserRow,
+	type UserView,
+	userForExternalIdentity,
+} from "../users/repository.ts";
+import { type ExternalVerifier, unverifiedIssuer } from "./external.ts";
+import { assertPasswordPolicy, burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.ts";
+import {
+	createSession,
+	hashRefreshToken,
+	lockRefreshToken,
+	markRefreshTokenUsed,
+	newRefreshToken,
+	revokeSession,
+	storeRefreshToken,
+} from "./sessions.ts";
+import type { TokenIssuer } from "./tokens.ts";
+
+export interface AuthDeps {
+	sql: Sql;
+	tokens: TokenIssuer;
+	externals: ExternalVerifier[];
+	refreshTokenTtlDays: number;
+}
+
+export interface TokenPair {
+	accessToken: string;
+	accessTokenExpiresAt: string;
+	refreshToken: string;
+	refreshTokenExpiresAt: string;
+	tokenType: "Bearer";
+}
+
+/** Who is calling: the user row and, for Herald tokens, the session. */
+export interface Principal {
+	user: UserRow;
+	sessionId: string | undefined;
+}
+
+const BAD_CREDENTIALS = "email or password is incorrect";
+
+export function createAuthService(deps: AuthDeps) {
+	const { sql, tokens } = deps;
+
+	async function issue(user: UserRow, sessionId: string): Promise<TokenPair> {
+		const access = await tokens.sign({ sub: user.id, role: user.role, sid: sessionId });
+		const refresh = newRefreshToken();
+		const refreshExpiresAt = new Date(Date.now() + deps.refreshTokenTtlDays * 86_400_000);
+		await storeRefreshToken(sql, sessionId, refresh.hash, refreshExpiresAt);
+		return {
+			accessToken: access.token,
+			accessTokenExpiresAt: access.expiresAt.toISOString(),
+			refreshToken: refresh.token,
+			refreshTokenExpiresAt: refreshExpiresAt.toISOString(),
+			tokenType: "Bearer",
+		};
+	}
+
+	return {
+		async register(input: { email: string; password: string; displayName: string }) {
+			assertPasswordPolicy(input.password, input.email);
+			const passwordHash = await hashPassword(input.password);
+			let user: UserRow;
+			try {
+				const [row] = await sql<UserRow[]>`
+					insert into users (email, password_hash, display_name)
+					values (${input.email.trim()}, ${passwordHash}, ${input.displayName.trim()})
+					returning *`;
+				user = row!;
+			} catch (error) {
+				if ((error as { code?: string }).code === "23505")
+					throw new Conflict("an account with this email already exists", { field: "email" });
+				throw error;
+			}
+			const sessionId = await createSession(sql, user.id);
+			return { user: toView(user), ...(await issue(user, sessionId)) };
+		},
+
+		async login(input: { email: string; password: string }) {
+			const user = await findUserByEmail(sql, input.email.trim());
+			if (!user?.password_hash) {
+				await burnPasswordCheck(input.password);
+				throw new Unauthorized("invalid_credentials", BAD_CREDENTIALS);
+			}
+			if (!(await verifyPassword(input.password, user.password_hash)))
+				throw new Unauthorized("invalid_credentials", BAD_CREDENTIALS);
+			const sessionId = await createSession(sql, user.id);
+			return { user: toView(user), ...(await issue(user, sessionId)) };
+		},
+
+		/** Single use: a second presentation revokes the whole family. */
+		async refresh(refreshToken: string): Promise<TokenPair> {
+			const hash = hashRefreshToken(refreshToken);
+			const outcome = await sql.begin(async (tx) => {
+				const row = await lockRefreshToken(tx, hash);
+				if (!row || row.revoked_at) return { kind: "invalid" } as const;
+				if (row.used_at) {
+					await revokeSession(tx, row.session_id, "refresh_token_reuse");
+					return { kind: "reused" } as const;
+				}
+				if (row.expires_at.getTime() <= Date.now()) return { kind: "expired" } as const;
+				await markRefreshTokenUsed(tx, hash);
+				const [user] = await tx<UserRow[]>`select * from users where id = ${row.user_id}`;
+				return { kind: "ok", user: user!, sessionId: row.session_id } as const;
+			});
+			if (outcome.kind === "expired") throw new Unauthorized("token_expired", "refresh token has expired");
+			if (outcome.kind === "reused")
+				throw new Unauthorized("token_invalid", "refresh token was already used; the session is revoked");
+			if (outcome.kind === "invalid") throw new Unauthorized("token_invalid", "refresh token is invalid");
+			return issue(outcome.user, outcome.sessionId);
+		},
+
+		async logout(principal: Principal): Promise<void> {
+			if (principal.sessionId) await revokeSession(sql, principal.sessionId, "logout");
+		},
+
+		/** The bearer check behind `{ auth: true }`. */
+		async authenticate(authorization: string | null | undefined): Promise<Principal> {
+			const token = bearer(authorization);
+			const issuer = unverifiedIssuer(token);
+			const external = deps.externals.find((v) => v.issuer === issuer);
+			if (external) {
+				const identity = await external.verify(token);
+				return { user: await userForExternalIdentity(sql, identity), sessionId: undefined };
+			}
+			const claims = await tokens.verify(token);
+			const user = await findUserInSession(sql, claims.sub, claims.sid);
+			if (!user) throw new Unauthorized("token_invalid", "token is no longer valid");
+			return { user, sessionId: claims.sid };
+		},
+
+		view: (user: UserRow): UserView => toView(user),
+	};
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;
+
+function bearer(header: string | null | undefined): string {
+	const match = header?.match(/^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i);
+	if (!match) throw new Unauthorized("token_missing", "a Bearer access token is required");
+	return match[1]!;
+}
