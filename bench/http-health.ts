@@ -6,7 +6,18 @@
  * removed, to show what each one costs.
  */
 import { type LoadResult, type LoadTool, loadTool } from "./lib/load.ts";
-import { BUN, type Child, fmt, knob, machine, median, spawnChild, stopChild, summary } from "./lib/proc.ts";
+import {
+	BUN,
+	type Child,
+	cpuSeconds,
+	fmt,
+	knob,
+	machine,
+	median,
+	spawnChild,
+	stopChild,
+	summary,
+} from "./lib/proc.ts";
 import type { Variant } from "./servers/herald.ts";
 
 const GOAL = 0.8;
@@ -47,21 +58,32 @@ function settings(): Settings {
 	};
 }
 
+/** One round's load figures plus the server's CPU time (user + system, all threads) per request. */
+interface Sample extends LoadResult {
+	readonly cpuUsPerReq: number;
+}
+
 /** Warms every target, then `rounds` rounds visiting the targets in order each round. */
-async function measure(tool: LoadTool, targets: Target[], s: Settings): Promise<Map<string, LoadResult[]>> {
+async function measure(tool: LoadTool, targets: Target[], s: Settings): Promise<Map<string, Sample[]>> {
 	for (const t of targets) {
 		const w = await tool.run(t.url, { connections: s.connections, seconds: s.warmup, threads: s.threads });
 		console.log(`  warm-up ${t.name.padEnd(20)} ${fmt(w.rps).padStart(8)} req/s (discarded)`);
 	}
-	const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
+	const results = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
 	for (let round = 1; round <= s.rounds; round++) {
 		for (const t of targets) {
-			const r = await tool.run(t.url, { connections: s.connections, seconds: s.seconds, threads: s.threads });
+			const cpu0 = cpuSeconds(t.child.proc.pid);
+			const load = await tool.run(t.url, {
+				connections: s.connections,
+				seconds: s.seconds,
+				threads: s.threads,
+			});
+			const r = { ...load, cpuUsPerReq: ((cpuSeconds(t.child.proc.pid) - cpu0) * 1e6) / load.requests };
 			results.get(t.name)!.push(r);
 			const bad = r.errors + r.non2xx;
 			console.log(
 				`  round ${round} ${t.name.padEnd(20)} ${fmt(r.rps).padStart(8)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  ` +
-					`p99 ${r.p99Ms.toFixed(2)} ms${bad ? `  (${r.errors} errors, ${r.non2xx} non-2xx)` : ""}`,
+					`p99 ${r.p99Ms.toFixed(2)} ms  server CPU ${r.cpuUsPerReq.toFixed(1)} us/req${bad ? `  (${r.errors} errors, ${r.non2xx} non-2xx)` : ""}`,
 			);
 		}
 	}
@@ -73,10 +95,12 @@ interface Figures {
 	p50: number;
 	p99: number;
 	bad: number;
+	cpuUs: number;
 }
 
-function figures(rs: LoadResult[]): Figures {
+function figures(rs: Sample[]): Figures {
 	return {
+		cpuUs: median(rs.map((r) => r.cpuUsPerReq)),
 		rps: median(rs.map((r) => r.rps)),
 		p50: median(rs.map((r) => r.p50Ms)),
 		p99: median(rs.map((r) => r.p99Ms)),
@@ -87,7 +111,9 @@ function figures(rs: LoadResult[]): Figures {
 const row = (name: string, f: Figures) =>
 	`${name.padEnd(22)} ${fmt(f.rps).padStart(9)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99
 		.toFixed(2)
-		.padStart(6)} ms${f.bad ? `   ${f.bad} errors/non-2xx` : ""}`;
+		.padStart(
+			6,
+		)} ms   CPU ${f.cpuUs.toFixed(1).padStart(5)} us/req${f.bad ? `   ${f.bad} errors/non-2xx` : ""}`;
 
 function describe(tool: LoadTool, s: Settings): string {
 	return (
@@ -118,6 +144,8 @@ export async function runHttpHealth(options: { profile?: boolean } = {}): Promis
 			`  ${row("herald createApp", herald)}`,
 			`  ratio herald/raw = ${ratio.toFixed(2)} (of medians; median of per-round ratios ${paired.toFixed(2)}; ` +
 				`goal >= ${GOAL.toFixed(2)}: ${ratio >= GOAL ? "MET" : "NOT MET"})`,
+			`  server CPU per request: herald ${herald.cpuUs.toFixed(1)} us vs raw ${raw.cpuUs.toFixed(1)} us ` +
+				`(CPU-bound capacity ratio ${(raw.cpuUs / herald.cpuUs).toFixed(2)}; steadier than req/s on a busy machine)`,
 			`  measured with: ${describe(tool, s)}`,
 		];
 		console.log(lines.join("\n"));
@@ -149,19 +177,21 @@ async function profile(tool: LoadTool, s: Settings): Promise<void> {
 		for (const v of ABLATIONS)
 			targets.push(await startTarget(v, "bench/servers/herald.ts", { BENCH_VARIANT: v }));
 		const results = await measure(tool, targets, s);
-		const full = figures(results.get("full")!).rps;
-		const rawRps = figures(results.get("raw")!).rps;
+		const full = figures(results.get("full")!);
+		const raw = figures(results.get("raw")!);
 		const lines = [
-			"http-health profile (median req/s; ratio vs raw; change vs full app):",
-			`  ${"raw Bun.serve".padEnd(20)} ${fmt(rawRps).padStart(9)} req/s`,
+			"http-health profile (medians; 'cost' = server CPU per request the full app saves without the part):",
+			`  ${"raw Bun.serve".padEnd(20)} ${fmt(raw.rps).padStart(9)} req/s  CPU ${raw.cpuUs.toFixed(1)} us/req`,
 		];
 		for (const v of ABLATIONS) {
 			const f = figures(results.get(v)!);
-			const gain = (f.rps / full - 1) * 100;
+			const gain = (f.rps / full.rps - 1) * 100;
+			const cost = full.cpuUs - f.cpuUs;
 			lines.push(
-				`  ${v.padEnd(20)} ${fmt(f.rps).padStart(9)} req/s  ratio ${(f.rps / rawRps).toFixed(2)}  ` +
-					`${v === "full" ? "(reference)" : `${gain >= 0 ? "+" : ""}${gain.toFixed(1)}% vs full`}  ` +
-					`p50 ${f.p50.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms`,
+				`  ${v.padEnd(20)} ${fmt(f.rps).padStart(9)} req/s (${(f.rps / raw.rps).toFixed(2)} of raw, ` +
+					`${v === "full" ? "reference" : `${gain >= 0 ? "+" : ""}${gain.toFixed(0)}% vs full`})  ` +
+					`CPU ${f.cpuUs.toFixed(1)} us/req (${(raw.cpuUs / f.cpuUs).toFixed(2)} of raw capacity` +
+					`${v === "full" ? "" : `; cost ${cost >= 0 ? "" : "-"}${Math.abs(cost).toFixed(1)} us/req`})`,
 			);
 		}
 		console.log(lines.join("\n"));

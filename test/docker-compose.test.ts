@@ -19,6 +19,7 @@ const REQUIRED_IN_PRODUCTION = [
 	"TEMPORAL_ADDRESS",
 	"UPSTASH_REDIS_REST_URL",
 	"UPSTASH_REDIS_REST_TOKEN",
+	"AUTH_JWT_SECRET",
 ];
 const CONDITIONS = ["service_started", "service_healthy", "service_completed_successfully"];
 

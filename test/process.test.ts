@@ -62,6 +62,20 @@ describe("roles configured by environment", () => {
 		expect(errorLines).toEqual(["config: DATABASE_URL is required for this role"]);
 	});
 
+	test("an api without a signing key refuses to start in production", async () => {
+		const env = await testEnv();
+		const { child, output, drained } = herald(["api"], {
+			DATABASE_URL: env.databaseUrl,
+			TEMPORAL_ADDRESS: env.temporalAddress,
+			UPSTASH_REDIS_REST_URL: env.redisRestUrl,
+			UPSTASH_REDIS_REST_TOKEN: env.redisRestToken,
+			PORT: String(freePort()),
+		});
+		expect(await child.exited).toBe(1);
+		await drained;
+		expect(output()).toContain("config: AUTH_JWT_SECRET (or AUTH_JWT_PRIVATE_KEY) is required for this role");
+	});
+
 	test("a malformed variable stops start-up with one line naming it", async () => {
 		const { child, output, drained } = herald(["api"], { PORT: "not-a-port" });
 		expect(await child.exited).toBe(1);
@@ -104,6 +118,7 @@ describe("roles configured by environment", () => {
 			TEMPORAL_TASK_QUEUE: `test-process-${process.pid}`,
 			UPSTASH_REDIS_REST_URL: env.redisRestUrl,
 			UPSTASH_REDIS_REST_TOKEN: env.redisRestToken,
+			AUTH_JWT_SECRET: "process-test-secret-0123456789-0123456789",
 			PORT: String(port),
 			HOST: "127.0.0.1",
 		});

@@ -185,6 +185,15 @@ export function readRss(pid: number): { rssMb: number; hwmMb: number } {
 	return { rssMb: kb("VmRSS") / 1024, hwmMb: kb("VmHWM") / 1024 };
 }
 
+/** CPU time (user + system, all threads) of `pid` so far, in seconds (from /proc/<pid>/stat). */
+const TICKS =
+	Number(Bun.spawnSync(["getconf", "CLK_TCK"], { stdout: "pipe" }).stdout.toString().trim()) || 100;
+export function cpuSeconds(pid: number): number {
+	const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+	return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
 /** PIDs whose command line contains `needle` (pgrep -f), excluding this process. */
 export function pgrep(needle: string): number[] {
 	const out = Bun.spawnSync(["pgrep", "-f", needle], { stdout: "pipe", stderr: "ignore" });

@@ -1,0 +1,76 @@
+import { cors } from "@elysiajs/cors";
+import { type AnyElysia, Elysia } from "elysia";
+import { docs } from "../../src/docs/swagger.ts";
+import { healthRoutes } from "../../src/health/routes.ts";
+import { compression } from "../../src/http/compression.ts";
+import { requestContext } from "../../src/http/request-context.ts";
+import { createLogger } from "../../src/infra/log.ts";
+
+const v = process.env.V ?? "min";
+const log = createLogger("info");
+const probes = { database: async () => 1, temporal: async () => 1, redis: async () => 1 };
+const routes = () => healthRoutes({ probes, version: "x", startedAt: Date.now() });
+const corsDefault = () => cors({ origin: true, exposeHeaders: ["x-request-id"] });
+const corsStatic = () =>
+	cors({
+		origin: true,
+		exposeHeaders: ["x-request-id"],
+		allowedHeaders: ["content-type", "authorization", "x-request-id"],
+		methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+	});
+let app: AnyElysia = new Elysia() as any;
+const use = (p: any) => {
+	app = app.use(p) as any;
+};
+switch (v) {
+	case "min":
+		break;
+	case "derive-hdr":
+		use(new Elysia().derive({ as: "global" }, ({ set }) => { const id = crypto.randomUUID(); set.headers["x-request-id"] = id; return { requestId: id }; }));
+		break;
+	case "derive-nohdr":
+		use(new Elysia().derive({ as: "global" }, () => ({ requestId: crypto.randomUUID() })));
+		break;
+	case "onrequest-hdr":
+		use(new Elysia().onRequest(({ set }) => { set.headers["x-request-id"] = crypto.randomUUID(); }));
+		break;
+	case "after-response":
+		use(new Elysia().onAfterResponse({ as: "global" }, () => {}));
+		break;
+	case "on-error":
+		use(new Elysia().onError({ as: "global" }, () => "x"));
+		break;
+	case "request-context":
+		use(requestContext({ log, bodyLimitBytes: 1 << 20 }));
+		break;
+	case "cors-default":
+		use(corsDefault());
+		break;
+	case "cors-static":
+		use(corsStatic());
+		break;
+	case "headers-only":
+		use(new Elysia().headers({ a: "1", b: "2", c: "3" }));
+		break;
+	case "compression":
+		use(compression);
+		break;
+	case "swagger":
+		use(docs({ version: "x" }));
+		break;
+	case "full-cors-static":
+		use(requestContext({ log, bodyLimitBytes: 1 << 20 }));
+		use(corsStatic());
+		use(compression);
+		use(docs({ version: "x" }));
+		break;
+	case "full":
+		use(requestContext({ log, bodyLimitBytes: 1 << 20 }));
+		use(corsDefault());
+		use(compression);
+		use(docs({ version: "x" }));
+		break;
+}
+app = app.use(routes()) as any;
+app.listen({ hostname: "127.0.0.1", port: 0 });
+console.log(`LISTENING ${app.server!.port} ${v}`);
