@@ -18,6 +18,23 @@ const corsStatic = () =>
 		allowedHeaders: ["content-type", "authorization", "x-request-id"],
 		methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
 	});
+const leanCors = () =>
+	new Elysia({ name: "lean-cors" }).onRequest(({ request, set }) => {
+		const origin = request.headers.get("origin");
+		if (!origin) return;
+		set.headers["access-control-allow-origin"] = "*";
+		set.headers["access-control-expose-headers"] = "x-request-id";
+		if (request.method === "OPTIONS")
+			return new Response(null, {
+				status: 204,
+				headers: {
+					"access-control-allow-origin": "*",
+					"access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE",
+					"access-control-allow-headers": request.headers.get("access-control-request-headers") ?? "*",
+					"access-control-max-age": "600",
+				},
+			});
+	});
 let app: AnyElysia = new Elysia() as any;
 const use = (p: any) => {
 	app = app.use(p) as any;
@@ -26,13 +43,23 @@ switch (v) {
 	case "min":
 		break;
 	case "derive-hdr":
-		use(new Elysia().derive({ as: "global" }, ({ set }) => { const id = crypto.randomUUID(); set.headers["x-request-id"] = id; return { requestId: id }; }));
+		use(
+			new Elysia().derive({ as: "global" }, ({ set }) => {
+				const id = crypto.randomUUID();
+				set.headers["x-request-id"] = id;
+				return { requestId: id };
+			}),
+		);
 		break;
 	case "derive-nohdr":
 		use(new Elysia().derive({ as: "global" }, () => ({ requestId: crypto.randomUUID() })));
 		break;
 	case "onrequest-hdr":
-		use(new Elysia().onRequest(({ set }) => { set.headers["x-request-id"] = crypto.randomUUID(); }));
+		use(
+			new Elysia().onRequest(({ set }) => {
+				set.headers["x-request-id"] = crypto.randomUUID();
+			}),
+		);
 		break;
 	case "after-response":
 		use(new Elysia().onAfterResponse({ as: "global" }, () => {}));
@@ -61,6 +88,30 @@ switch (v) {
 	case "full-cors-static":
 		use(requestContext({ log, bodyLimitBytes: 1 << 20 }));
 		use(corsStatic());
+		use(compression);
+		use(docs({ version: "x" }));
+		break;
+	case "onrequest-noop":
+		use(new Elysia().onRequest(() => {}));
+		break;
+	case "onrequest-6hdr":
+		use(
+			new Elysia().onRequest(({ set }) => {
+				set.headers.a = "1";
+				set.headers.b = "2";
+				set.headers.c = "3";
+				set.headers.d = "4";
+				set.headers.e = "5";
+				set.headers.f = "6";
+			}),
+		);
+		break;
+	case "cors-lean":
+		use(leanCors());
+		break;
+	case "full-lean":
+		use(requestContext({ log, bodyLimitBytes: 1 << 20 }));
+		use(leanCors());
 		use(compression);
 		use(docs({ version: "x" }));
 		break;

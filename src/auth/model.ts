@@ -30,7 +30,7 @@ export const Session = t.Composite([t.Object({ user: UserView }), TokenPair]);
 export const RegisterBody = t.Object({
 	email: Email,
 	password: Password,
-	displayName: t.String({ minLength: 1, maxLength: 100 }),
+	displayName: t.String({ minLength: 1, maxLength: 100, pattern: "\\S" }),
 });
 
 export const LoginBody = t.Object({ email: Email, password: Password });

@@ -21,14 +21,18 @@ export function authPlugin(auth: AuthService) {
 	});
 }
 
-/** The caller's address for rate limiting; X-Forwarded-For only behind a trusted proxy. */
+/**
+ * The caller's address for rate limiting. Behind a trusted proxy it is the
+ * last X-Forwarded-For entry, the one the proxy appended: earlier entries
+ * come from the client and can be anything.
+ */
 export function clientAddress(
 	request: Request,
 	server: { requestIP(r: Request): { address: string } | null } | null | undefined,
 	trustProxy: boolean,
 ): string {
 	if (trustProxy) {
-		const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+		const forwarded = request.headers.get("x-forwarded-for")?.split(",").at(-1)?.trim();
 		if (forwarded) return forwarded;
 	}
 	return server?.requestIP(request)?.address ?? "unknown";

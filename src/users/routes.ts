@@ -6,7 +6,7 @@ import { toView } from "./repository.ts";
 import type { UserService } from "./service.ts";
 
 const ProfileChange = t.Object({
-	displayName: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
+	displayName: t.Optional(t.String({ minLength: 1, maxLength: 100, pattern: "\\S" })),
 	timezone: t.Optional(t.String({ minLength: 1, maxLength: 64, examples: ["Europe/Berlin"] })),
 	locale: t.Optional(t.String({ minLength: 2, maxLength: 35, examples: ["de-DE"] })),
 	email: t.Optional(t.String({ format: "email", maxLength: 254 })),
