@@ -104,6 +104,12 @@ export function loadConfig(
 			throw new ConfigInvalid("config: AUTH_JWKS_URL needs AUTH_JWKS_ISSUER and AUTH_JWKS_AUDIENCE");
 		if (Option.isSome(cfg.auth.supabaseJwtSecret) && Option.isNone(cfg.auth.supabaseIssuer))
 			throw new ConfigInvalid("config: SUPABASE_JWT_SECRET needs SUPABASE_JWT_ISSUER");
+		for (const [name, external] of [
+			["SUPABASE_JWT_ISSUER", cfg.auth.supabaseIssuer],
+			["AUTH_JWKS_ISSUER", cfg.auth.jwksIssuer],
+		] as const)
+			if (Option.isSome(external) && external.value === cfg.auth.issuer)
+				throw new ConfigInvalid(`config: ${name} must differ from AUTH_ISSUER`);
 		if (Option.isSome(cfg.auth.adminEmail) !== Option.isSome(cfg.auth.adminPassword))
 			throw new ConfigInvalid("config: ADMIN_EMAIL and ADMIN_PASSWORD must be set together");
 		if (Option.isSome(cfg.redis.restUrl) !== Option.isSome(cfg.redis.restToken))

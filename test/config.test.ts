@@ -33,6 +33,11 @@ describe("config", () => {
 		[{ HERALD_ENV: "staging" }, "HERALD_ENV"],
 		[{ TEMPORAL_UI_PORT: "-1" }, "TEMPORAL_UI_PORT"],
 		[{ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:8079" }, "UPSTASH_REDIS_REST_TOKEN"],
+		[{ SUPABASE_JWT_SECRET: "x".repeat(40) }, "SUPABASE_JWT_ISSUER"],
+		[{ SUPABASE_JWT_SECRET: "x".repeat(40), SUPABASE_JWT_ISSUER: "herald" }, "SUPABASE_JWT_ISSUER"],
+		[{ AUTH_JWKS_URL: "http://127.0.0.1/jwks" }, "AUTH_JWKS_ISSUER"],
+		[{ ADMIN_EMAIL: "root@example.com" }, "ADMIN_PASSWORD"],
+		[{ TRUST_PROXY: "maybe" }, "TRUST_PROXY"],
 	])("a malformed value stops with one line naming the variable: %o", (env, variable) => {
 		let error: unknown;
 		try {

@@ -115,6 +115,15 @@ switch (v) {
 		use(compression);
 		use(docs({ version: "x" }));
 		break;
+	case "bare":
+	case "static":
+		break;
+	case "full-lean-static":
+		use(requestContext({ log, bodyLimitBytes: 1 << 20 }));
+		use(leanCors());
+		use(compression);
+		use(docs({ version: "x" }));
+		break;
 	case "full":
 		use(requestContext({ log, bodyLimitBytes: 1 << 20 }));
 		use(corsDefault());
@@ -122,6 +131,8 @@ switch (v) {
 		use(docs({ version: "x" }));
 		break;
 }
-app = app.use(routes()) as any;
+if (v === "bare") app = app.get("/health", () => "OK") as any;
+else if (v === "static" || v === "full-lean-static") app = app.get("/health", "OK") as any;
+else app = app.use(routes()) as any;
 app.listen({ hostname: "127.0.0.1", port: 0 });
 console.log(`LISTENING ${app.server!.port} ${v}`);

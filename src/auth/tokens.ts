@@ -77,7 +77,11 @@ export function createTokenIssuer(settings: TokenSettings): TokenIssuer {
 				clockToleranceSeconds: settings.clockToleranceSeconds,
 				required: ["exp", "iat", "sub", "jti"],
 			});
-			if ((payload.role !== "user" && payload.role !== "admin") || typeof payload.sid !== "string")
+			if (
+				(payload.role !== "user" && payload.role !== "admin") ||
+				!isUuid(payload.sid) ||
+				!isUuid(payload.sub)
+			)
 				throw new Unauthorized("token_invalid", "token is invalid");
 			return payload as AccessClaims;
 		},
@@ -87,6 +91,9 @@ export function createTokenIssuer(settings: TokenSettings): TokenIssuer {
 		},
 	};
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (v: unknown): v is string => typeof v === "string" && UUID.test(v);
 
 /** jose's verification with errors mapped to `token_expired` / `token_invalid`. */
 export async function verifyJwt(
