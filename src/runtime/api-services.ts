@@ -1,6 +1,7 @@
 /** Builds what the API's feature routes need, from configuration. */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { Client } from "@temporalio/client";
 import { Option } from "effect";
 import { type ExternalVerifier, jwksVerifier, supabaseVerifier } from "../auth/external.ts";
 import { hashPassword } from "../auth/passwords.ts";
@@ -14,6 +15,10 @@ import type { UpstashRedis } from "../infra/redis/client.ts";
 import { createUserService, type UserService } from "../users/service.ts";
 
 export interface ApiServices {
+	sql: Sql;
+	/** Temporal client: queries to actors (e.g. an event's reminder schedule). */
+	temporal: Client;
+	log: Logger;
 	auth: AuthService;
 	users: UserService;
 	tokens: TokenIssuer;
@@ -26,6 +31,7 @@ export function createApiServices(deps: {
 	config: HeraldConfig;
 	sql: Sql;
 	redis: UpstashRedis;
+	temporal: Client;
 	log: Logger;
 	/** Redis key prefix of the rate limiter (tests isolate themselves with it). */
 	rateLimitPrefix?: string;
@@ -70,6 +76,9 @@ export function createApiServices(deps: {
 		deps.rateLimitPrefix,
 	);
 	return {
+		sql,
+		temporal: deps.temporal,
+		log: deps.log,
 		auth: createAuthService({ sql, tokens, externals, refreshTokenTtlDays: a.refreshTokenTtlDays }),
 		users: createUserService({ sql }),
 		tokens,

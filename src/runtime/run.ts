@@ -84,7 +84,7 @@ export async function runRoles(
 		}
 		let apiUrl: string | undefined;
 		if (role === "api" || all) {
-			const services = createApiServices({ config, sql, redis, log });
+			const services = createApiServices({ config, sql, redis, temporal: temporal.client, log });
 			stops.push(["api services", services.dispose]);
 			await bootstrapAdmin(sql, config, log);
 			const app = createApp({

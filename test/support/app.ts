@@ -4,16 +4,19 @@
  * services, driven through `app.handle`.
  */
 import { loadConfig } from "../../src/config.ts";
-import { createApp } from "../../src/http/app.ts";
+import { type App, createApp } from "../../src/http/app.ts";
 import { pingDatabase } from "../../src/infra/db/sql.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { createRedis, pingRedis } from "../../src/infra/redis/client.ts";
-import { bootstrapAdmin, createApiServices } from "../../src/runtime/api-services.ts";
+import { type ApiServices, bootstrapAdmin, createApiServices } from "../../src/runtime/api-services.ts";
+import { connectTemporalClient } from "../../src/temporal/client.ts";
 import { freshDatabase, type TestDatabase } from "./db.ts";
 import { testEnv } from "./env.ts";
 
 export interface TestApp {
 	db: TestDatabase;
+	services: ApiServices;
+	app: App;
 	request(
 		method: string,
 		path: string,
@@ -38,10 +41,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 	});
 	const log = createLogger("warn");
 	const redis = createRedis({ url: infra.redisRestUrl, token: infra.redisRestToken });
+	const temporal = await connectTemporalClient({ address: infra.temporalAddress, namespace: "default" });
 	const services = createApiServices({
 		config,
 		sql: db.sql,
 		redis,
+		temporal: temporal.client,
 		log,
 		rateLimitPrefix: `test:${process.pid}:${crypto.randomUUID()}:`,
 	});
@@ -56,6 +61,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 	});
 	return {
 		db,
+		services,
+		app,
 		async request(method, path, options = {}) {
 			const headers: Record<string, string> = { ...options.headers };
 			if (options.body !== undefined) headers["content-type"] = "application/json";
@@ -76,6 +83,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 		},
 		async stop() {
 			await services.dispose();
+			await temporal.close();
 			await db.drop();
 		},
 	};
