@@ -4,13 +4,17 @@
  */
 import type { Sql } from "../src/infra/db/sql.ts";
 import { createCleanupActivities } from "./cleanup/index.ts";
+import type { CleanupSettings } from "./cleanup/tasks.ts";
+import { createEventActivities } from "./events/index.ts";
 
 export interface ActivityDeps {
 	sql: Sql;
+	cleanup?: CleanupSettings;
 }
 
 export function createActivities(deps: ActivityDeps) {
 	return {
 		...createCleanupActivities(deps),
+		...createEventActivities(deps),
 	};
 }

@@ -55,6 +55,8 @@ const HeraldConfig = Config.all({
 		embeddedPort: Config.Port("EMBEDDED_REDIS_PORT").pipe(Config.withDefault(6390)),
 	}),
 	cleanupCron: str("CLEANUP_CRON", "0 2 * * *"),
+	outboxRetentionHours: int("OUTBOX_RETENTION_HOURS", 72),
+	bridgePollMs: int("BRIDGE_POLL_MS", 5000),
 	auth: Config.all({
 		jwtSecret: optSecret("AUTH_JWT_SECRET"),
 		jwtPrivateKey: optSecret("AUTH_JWT_PRIVATE_KEY"),

@@ -275,7 +275,7 @@ describe("daily cleanup of tokens and sessions", () => {
 			(await sql<{ h: string }[]>`select encode(token_hash, 'hex') as h from refresh_tokens`).map((r) => r.h);
 		const sessions = async () => (await sql<{ id: string }[]>`select id from auth_sessions`).map((r) => r.id);
 
-		expect(await cleanupTasks["expired-refresh-tokens"]!(sql)).toBe(2);
+		expect(await cleanupTasks["expired-refresh-tokens"]!(sql, { outboxRetentionHours: 72 })).toBe(2);
 		const leftTokens = await tokens();
 		expect(leftTokens).not.toContain(expiredOnLive);
 		expect(leftTokens).not.toContain(expiredOnOld);
@@ -284,7 +284,7 @@ describe("daily cleanup of tokens and sessions", () => {
 		);
 		expect(leftTokens).toHaveLength(4);
 
-		expect(await cleanupTasks["ended-sessions"]!(sql)).toBe(3);
+		expect(await cleanupTasks["ended-sessions"]!(sql, { outboxRetentionHours: 72 })).toBe(3);
 		const leftSessions = await sessions();
 		for (const gone of [revokedLongAgo, oldWithExpiredToken, oldWithoutTokens])
 			expect(leftSessions).not.toContain(gone);
@@ -292,8 +292,8 @@ describe("daily cleanup of tokens and sessions", () => {
 		expect(await tokens()).not.toContain(onRevokedLongAgo);
 
 		// Running again finds nothing; the live login still rotates.
-		expect(await cleanupTasks["expired-refresh-tokens"]!(sql)).toBe(0);
-		expect(await cleanupTasks["ended-sessions"]!(sql)).toBe(0);
+		expect(await cleanupTasks["expired-refresh-tokens"]!(sql, { outboxRetentionHours: 72 })).toBe(0);
+		expect(await cleanupTasks["ended-sessions"]!(sql, { outboxRetentionHours: 72 })).toBe(0);
 		expect((await refresh(live.refreshToken)).status).toBe(200);
 	});
 });

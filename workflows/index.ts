@@ -1,2 +1,3 @@
 /** Every workflow the worker registers. */
 export { dailyCleanup } from "./cleanup.ts";
+export { eventActor } from "./event.ts";

@@ -5,11 +5,22 @@
  */
 import type { Sql } from "../../src/infra/db/sql.ts";
 
-export type CleanupTask = (sql: Sql) => Promise<number>;
+export interface CleanupSettings {
+	/** Delivered outbox rows are kept this long (OUTBOX_RETENTION_HOURS). */
+	outboxRetentionHours: number;
+}
+
+export type CleanupTask = (sql: Sql, settings: CleanupSettings) => Promise<number>;
 
 export const cleanupTasks: Record<string, CleanupTask> = {
 	"cleanup-runs": async (sql) => {
 		const rows = await sql`delete from cleanup_runs where finished_at < now() - interval '90 days'`;
+		return rows.count;
+	},
+	"delivered-outbox": async (sql, settings) => {
+		const rows = await sql`
+			delete from outbox
+			where delivered_at < now() - make_interval(hours => ${settings.outboxRetentionHours})`;
 		return rows.count;
 	},
 	"expired-refresh-tokens": async (sql) => {

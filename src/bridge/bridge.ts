@@ -1,24 +1,147 @@
 /**
- * The notify bridge role. For now it holds a LISTEN connection on the outbox
- * wake-up channel and reports it; outbox draining and signal delivery arrive
- * with the events issue (see DESIGN.md "Data flow").
+ * The notify bridge: drains the outbox in order and turns each change into a
+ * `signalWithStart` to its entity's actor (deterministic workflow id, so the
+ * actor is started if needed and deduplicated). It drains on start, after
+ * every (re)connect of its LISTEN connection, on every wake-up NOTIFY, and on
+ * a slow timer as a safety net, so no change is lost. Any number of bridges
+ * can run: entities are claimed with advisory locks (see outbox.ts).
  */
-
+import type { Client } from "@temporalio/client";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
+import {
+	claimEntities,
+	loadRoutes,
+	markDelivered,
+	type OutboxRow,
+	pendingChanges,
+	type Route,
+} from "./outbox.ts";
 
 export const OUTBOX_CHANNEL = "herald_outbox";
 
+export interface BridgeOptions {
+	sql: Sql;
+	temporal: Client;
+	taskQueue: string;
+	log: Logger;
+	/** Entities claimed per batch (delivered concurrently, each in order). */
+	entitiesPerBatch?: number;
+	rowsPerBatch?: number;
+	pollIntervalMs?: number;
+}
+
 export interface BridgeHandle {
+	/** Drains until nothing is pending (tests, shutdown). */
+	drain(): Promise<number>;
+	readonly delivered: number;
 	stop(): Promise<void>;
 }
 
-export async function startBridge(options: { sql: Sql; log: Logger }): Promise<BridgeHandle> {
+export async function startBridge(options: BridgeOptions): Promise<BridgeHandle> {
 	const log = options.log.child({ role: "bridge" });
-	const listener = await options.sql.listen(
+	const { sql } = options;
+	const entities = options.entitiesPerBatch ?? 64;
+	const rowsPerBatch = options.rowsPerBatch ?? 1000;
+	const routes = await loadRoutes(sql);
+	let delivered = 0;
+	let stopped = false;
+	let running: Promise<number> | undefined;
+	let again = false;
+
+	const deliver = async (row: OutboxRow) => {
+		const route: Route | undefined = routes.get(`${row.table_name}:${row.operation}`);
+		if (!route) return; // a change no actor listens to
+		await options.temporal.workflow.signalWithStart(route.workflowType, {
+			workflowId: `${route.workflowIdPrefix}${row.entity_key}`,
+			taskQueue: options.taskQueue,
+			args: [{ entityKey: row.entity_key }],
+			signal: route.signalName,
+			signalArgs: [
+				{ outboxId: Number(row.id), table: row.table_name, operation: row.operation, rowId: row.row_id },
+			],
+		});
+	};
+
+	/** One transaction: claim entities, deliver their changes in order, mark what was delivered. */
+	const batch = () =>
+		sql.begin(async (tx) => {
+			const keys = await claimEntities(tx, entities);
+			if (keys.length === 0) return 0;
+			const rows = await pendingChanges(tx, keys, rowsPerBatch);
+			const byEntity = Map.groupBy(rows, (r) => r.entity_key);
+			const done: string[] = [];
+			const failures: unknown[] = [];
+			await Promise.all(
+				[...byEntity.values()].map(async (changes) => {
+					for (const change of changes) {
+						try {
+							await deliver(change);
+							done.push(change.id);
+						} catch (error) {
+							failures.push(error);
+							return; // keep this entity's later changes behind the failed one
+						}
+					}
+				}),
+			);
+			await markDelivered(tx, done);
+			if (failures.length > 0)
+				log.warn("delivery failed; will retry", { failed: failures.length, error: failures[0] });
+			return done.length;
+		});
+
+	const drainOnce = async (): Promise<number> => {
+		let total = 0;
+		do {
+			again = false;
+			for (;;) {
+				if (stopped) return total;
+				const n = await batch();
+				total += n;
+				delivered += n;
+				if (n === 0) break;
+			}
+		} while (again);
+		return total;
+	};
+
+	const drain = (): Promise<number> => {
+		if (running) {
+			again = true;
+			return running;
+		}
+		running = drainOnce()
+			.catch((error) => {
+				log.warn("drain failed", { error });
+				return 0;
+			})
+			.finally(() => {
+				running = undefined;
+			});
+		return running;
+	};
+
+	const listener = await sql.listen(
 		OUTBOX_CHANNEL,
-		() => log.debug("outbox wake-up"),
-		() => log.info("bridge listening", { channel: OUTBOX_CHANNEL }),
+		() => void drain(),
+		() => {
+			log.info("bridge listening", { channel: OUTBOX_CHANNEL });
+			void drain(); // on start and after every reconnect
+		},
 	);
-	return { stop: () => listener.unlisten() };
+	const timer = setInterval(() => void drain(), options.pollIntervalMs ?? 5000);
+
+	return {
+		drain,
+		get delivered() {
+			return delivered;
+		},
+		async stop() {
+			stopped = true;
+			clearInterval(timer);
+			await running;
+			await listener.unlisten();
+		},
+	};
 }

@@ -1,5 +1,5 @@
 /** Probes each dependency concurrently, each bounded by a timeout. */
-import type { DependencyStatus, HealthReport } from "./model.ts";
+import type { BridgeStatus, DependencyStatus, HealthReport } from "./model.ts";
 
 export type Probe = () => Promise<unknown>;
 
@@ -7,7 +7,12 @@ export interface HealthProbes {
 	database: Probe;
 	temporal: Probe;
 	redis: Probe;
+	/** Outbox backlog as the bridges see it; omitted where there is no database. */
+	bridge?: () => Promise<BridgeStatus>;
 }
+
+/** The bridge is "degraded" when its oldest undelivered change is older than this. */
+export const BRIDGE_LAG_LIMIT_SECONDS = 60;
 
 export async function probe(fn: Probe, timeoutMs: number): Promise<DependencyStatus> {
 	const t0 = performance.now();
@@ -32,12 +37,15 @@ export async function checkHealth(
 	options: { version: string; startedAt: number; timeoutMs?: number },
 ): Promise<HealthReport> {
 	const timeout = options.timeoutMs ?? 2000;
-	const [database, temporal, redis] = await Promise.all([
+	const [database, temporal, redis, bridge] = await Promise.all([
 		probe(probes.database, timeout),
 		probe(probes.temporal, timeout),
 		probe(probes.redis, timeout),
+		probes.bridge?.().catch(() => undefined),
 	]);
-	const allUp = [database, temporal, redis].every((d) => d.status === "up");
+	const allUp =
+		[database, temporal, redis].every((d) => d.status === "up") &&
+		(bridge === undefined || bridge.lagSeconds <= BRIDGE_LAG_LIMIT_SECONDS);
 	return {
 		status: allUp ? "ok" : "degraded",
 		version: options.version,
@@ -45,6 +53,7 @@ export async function checkHealth(
 		database,
 		temporal,
 		redis,
+		...(bridge ? { bridge } : {}),
 	};
 }
 

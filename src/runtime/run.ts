@@ -5,6 +5,7 @@
  */
 
 import { startBridge } from "../bridge/bridge.ts";
+import { outboxStats } from "../bridge/outbox.ts";
 import type { HeraldConfig } from "../config.ts";
 import { createApp } from "../http/app.ts";
 import { migrate } from "../infra/db/migrate.ts";
@@ -71,15 +72,24 @@ export async function runRoles(
 				address: infra.temporalAddress,
 				namespace: config.temporal.namespace,
 				taskQueue: config.temporal.taskQueue,
-				deps: { sql },
+				deps: { sql, cleanup: { outboxRetentionHours: config.outboxRetentionHours } },
 				log,
 				shutdownGraceMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
 			});
 			stops.push(["worker", worker.shutdown]);
-			log.info("worker running", { taskQueue: config.temporal.taskQueue });
+			log.info("worker running", {
+				taskQueue: config.temporal.taskQueue,
+				pollIntervalMs: config.bridgePollMs,
+			});
 		}
 		if (role === "bridge" || all) {
-			const bridge = await startBridge({ sql, log });
+			const bridge = await startBridge({
+				sql,
+				log,
+				temporal: temporal.client,
+				taskQueue: config.temporal.taskQueue,
+				pollIntervalMs: config.bridgePollMs,
+			});
 			stops.push(["bridge", bridge.stop]);
 		}
 		let apiUrl: string | undefined;
@@ -97,6 +107,7 @@ export async function runRoles(
 					database: () => pingDatabase(sql),
 					temporal: () => pingTemporal(temporal.client),
 					redis: () => pingRedis(redis),
+					bridge: () => outboxStats(sql),
 				},
 			}).listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.bodyLimitBytes });
 			const server = app.server!;

@@ -1,0 +1,84 @@
+/** SQL of the outbox: one statement per function. */
+import type { Queryable, Sql } from "../infra/db/sql.ts";
+
+export interface OutboxRow {
+	id: string; // bigint: postgres.js returns it as a string
+	table_name: string;
+	operation: "INSERT" | "UPDATE" | "DELETE";
+	entity_key: string;
+	row_id: string;
+	created_at: Date;
+}
+
+export interface Route {
+	workflowType: string;
+	workflowIdPrefix: string;
+	signalName: string;
+}
+
+export async function loadRoutes(sql: Sql): Promise<Map<string, Route>> {
+	const rows = await sql<
+		{
+			table_name: string;
+			operation: string;
+			workflow_type: string;
+			workflow_id_prefix: string;
+			signal_name: string;
+		}[]
+	>`select * from outbox_routes`;
+	return new Map(
+		rows.map((r) => [
+			`${r.table_name}:${r.operation}`,
+			{ workflowType: r.workflow_type, workflowIdPrefix: r.workflow_id_prefix, signalName: r.signal_name },
+		]),
+	);
+}
+
+/**
+ * Claims up to `entities` entities with pending changes, oldest first, each
+ * with a transaction-scoped advisory lock: a bridge holding an entity is the
+ * only one delivering its changes, so per-entity order holds with any number
+ * of bridges. Entities locked elsewhere are skipped, not waited for.
+ */
+export async function claimEntities(tx: Queryable, entities: number): Promise<string[]> {
+	const rows = await tx<{ entity_key: string }[]>`
+		select entity_key from (
+			select entity_key, min(id) as first from outbox where delivered_at is null
+			group by entity_key order by first limit ${entities * 4}
+		) pending
+		where pg_try_advisory_xact_lock(hashtextextended('herald-outbox:' || entity_key, 0))
+		limit ${entities}`;
+	return rows.map((r) => r.entity_key);
+}
+
+/** The claimed entities' pending changes in order (a new snapshot, taken after the locks). */
+export async function pendingChanges(
+	tx: Queryable,
+	entityKeys: string[],
+	limit: number,
+): Promise<OutboxRow[]> {
+	return tx<OutboxRow[]>`
+		select id, table_name, operation, entity_key, row_id, created_at from outbox
+		where delivered_at is null and entity_key = any(${entityKeys}) order by id limit ${limit}`;
+}
+
+export async function markDelivered(tx: Queryable, ids: string[]): Promise<void> {
+	if (ids.length === 0) return;
+	await tx`update outbox set delivered_at = now() where id = any(${ids}::bigint[])`;
+}
+
+export interface OutboxStats {
+	pending: number;
+	lagSeconds: number;
+	deliveredLastMinute: number;
+}
+
+/** For /api/v1/health: backlog, age of the oldest undelivered change, recent throughput. */
+export async function outboxStats(sql: Sql): Promise<OutboxStats> {
+	const [row] = await sql<{ pending: number; lag: number | null; delivered: number }[]>`
+		select
+			(select count(*)::int from outbox where delivered_at is null) as pending,
+			(select extract(epoch from now() - min(created_at))::float8 from outbox where delivered_at is null) as lag,
+			(select count(*)::int from outbox where delivered_at > now() - interval '1 minute') as delivered`;
+	return { pending: row!.pending, lagSeconds: row!.lag ?? 0, deliveredLastMinute: row!.delivered };
+}

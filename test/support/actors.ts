@@ -1,0 +1,36 @@
+/** A worker and a bridge for tests, on a task queue of their own. */
+
+import type { Sql } from "../../src/infra/db/sql.ts";
+import { createLogger } from "../../src/infra/log.ts";
+import { connectTemporalClient, type TemporalClientHandle } from "../../src/temporal/client.ts";
+import { startWorker, type WorkerHandle } from "../../src/temporal/worker.ts";
+import { testEnv } from "./env.ts";
+
+export interface Actors {
+	taskQueue: string;
+	temporal: TemporalClientHandle;
+	worker: WorkerHandle;
+	stop(): Promise<void>;
+}
+
+export async function startActors(sql: Sql, name: string): Promise<Actors> {
+	const env = await testEnv();
+	const taskQueue = `test-${name}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+	const temporal = await connectTemporalClient({ address: env.temporalAddress, namespace: "default" });
+	const worker = await startWorker({
+		address: env.temporalAddress,
+		namespace: "default",
+		taskQueue,
+		deps: { sql },
+		log: createLogger("warn"),
+	});
+	return {
+		taskQueue,
+		temporal,
+		worker,
+		async stop() {
+			await worker.shutdown();
+			await temporal.close();
+		},
+	};
+}

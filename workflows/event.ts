@@ -1,0 +1,126 @@
+/**
+ * The event actor: one workflow per event (`event:<uuid>`). The bridge signals
+ * it on every change of the event or its participants; it re-reads the
+ * current row, re-plans reminders as durable timers, promotes waitlisted
+ * participants when places free up, and ends when the event is cancelled or
+ * deleted. Each change is applied at most once (by outbox id); the actor
+ * continues-as-new before its history grows large.
+ */
+import {
+	allHandlersFinished,
+	condition,
+	continueAsNew,
+	defineQuery,
+	defineSignal,
+	proxyActivities,
+	setHandler,
+	workflowInfo,
+} from "@temporalio/workflow";
+import type { createActivities } from "../activities/index.ts";
+import { type EventSnapshot, type PlannedReminder, planReminders } from "./event-plan.ts";
+
+type Activities = ReturnType<typeof createActivities>;
+
+const { loadEventSnapshot, sendEventReminders, promoteWaitlisted } = proxyActivities<Activities>({
+	startToCloseTimeout: "30 seconds",
+	retry: { initialInterval: "1 second", backoffCoefficient: 2, maximumInterval: "1 minute" },
+});
+
+export interface Change {
+	outboxId: number;
+	table: string;
+	operation: "INSERT" | "UPDATE" | "DELETE";
+	rowId: string;
+}
+
+export interface EventActorState {
+	lastOutboxId: number;
+	applied: number;
+	ignored: number;
+	/** Keys of reminders already sent for the current start time. */
+	sent: string[];
+}
+
+export interface EventActorInput {
+	entityKey: string;
+	state?: EventActorState;
+}
+
+export interface ScheduleView {
+	eventId: string;
+	status: "scheduled" | "cancelled" | "deleted" | "loading";
+	reminders: Pick<PlannedReminder, "participantId" | "userId" | "offsetSeconds" | "fireAt">[];
+}
+
+export const eventChanged = defineSignal<[Change]>("eventChanged");
+export const scheduleQuery = defineQuery<ScheduleView>("schedule");
+export const statsQuery = defineQuery<EventActorState>("stats");
+
+const HISTORY_LIMIT = 4000;
+
+export async function eventActor(input: EventActorInput): Promise<{ ended: "cancelled" | "deleted" }> {
+	const eventId = input.entityKey;
+	const state: EventActorState = input.state ?? { lastOutboxId: 0, applied: 0, ignored: 0, sent: [] };
+	let dirty = true;
+	let participantsChanged = input.state === undefined;
+	let snapshot: EventSnapshot | null | undefined;
+	let plan: PlannedReminder[] = [];
+
+	setHandler(eventChanged, (change) => {
+		if (change.outboxId <= state.lastOutboxId) {
+			state.ignored++;
+			return;
+		}
+		state.lastOutboxId = change.outboxId;
+		state.applied++;
+		dirty = true;
+		if (change.table === "participants") participantsChanged = true;
+	});
+	setHandler(scheduleQuery, () => ({
+		eventId,
+		status: snapshot === undefined ? "loading" : snapshot === null ? "deleted" : snapshot.status,
+		reminders: pending().map(({ participantId, userId, offsetSeconds, fireAt }) => ({
+			participantId,
+			userId,
+			offsetSeconds,
+			fireAt,
+		})),
+	}));
+	setHandler(statsQuery, () => state);
+
+	const pending = () => plan.filter((r) => !state.sent.includes(r.key));
+
+	for (;;) {
+		if (dirty) {
+			dirty = false;
+			snapshot = await loadEventSnapshot(eventId);
+			if (!snapshot || snapshot.status === "cancelled") {
+				await condition(allHandlersFinished);
+				return { ended: snapshot ? "cancelled" : "deleted" };
+			}
+			if (participantsChanged) {
+				participantsChanged = false;
+				if ((await promoteWaitlisted(eventId)).length > 0) {
+					dirty = true; // reload: the promoted participants now get reminders
+					continue;
+				}
+			}
+			plan = planReminders(snapshot, Date.now()); // Temporal's deterministic workflow clock
+			state.sent = state.sent.filter((key) => plan.some((r) => r.key === key));
+		}
+		const next = pending()[0];
+		if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT) {
+			await condition(allHandlersFinished);
+			await continueAsNew<typeof eventActor>({ entityKey: eventId, state });
+		}
+		if (!next) {
+			await condition(() => dirty);
+			continue;
+		}
+		const woken = await condition(() => dirty, Math.max(1, Date.parse(next.fireAt) - Date.now()));
+		if (woken) continue;
+		const due = pending().filter((r) => Date.parse(r.fireAt) <= Date.now());
+		await sendEventReminders(eventId, due);
+		state.sent.push(...due.map((r) => r.key));
+	}
+}
