@@ -44,6 +44,8 @@ export interface EventActorState {
 export interface EventActorInput {
 	entityKey: string;
 	state?: EventActorState;
+	/** Continue-as-new past this many history events (default 4000). */
+	historyLimit?: number;
 }
 
 export interface ScheduleView {
@@ -55,8 +57,6 @@ export interface ScheduleView {
 export const eventChanged = defineSignal<[Change]>("eventChanged");
 export const scheduleQuery = defineQuery<ScheduleView>("schedule");
 export const statsQuery = defineQuery<EventActorState>("stats");
-
-const HISTORY_LIMIT = 4000;
 
 export async function eventActor(input: EventActorInput): Promise<{ ended: "cancelled" | "deleted" }> {
 	const eventId = input.entityKey;
@@ -109,9 +109,12 @@ export async function eventActor(input: EventActorInput): Promise<{ ended: "canc
 			state.sent = state.sent.filter((key) => plan.some((r) => r.key === key));
 		}
 		const next = pending()[0];
-		if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT) {
+		if (
+			workflowInfo().continueAsNewSuggested ||
+			workflowInfo().historyLength > (input.historyLimit ?? 4000)
+		) {
 			await condition(allHandlersFinished);
-			await continueAsNew<typeof eventActor>({ entityKey: eventId, state });
+			await continueAsNew<typeof eventActor>({ entityKey: eventId, state, historyLimit: input.historyLimit });
 		}
 		if (!next) {
 			await condition(() => dirty);

@@ -61,7 +61,7 @@ export async function createNotification(
 	const [inserted] = await sql<NotificationRow[]>`
 		insert into notifications (user_id, kind, title, body, data, dedupe_key)
 		values (${input.userId}, ${input.kind}, ${input.title}, ${input.body ?? ""},
-		        ${JSON.stringify(input.data ?? {})}::jsonb, ${input.dedupeKey})
+		        ${sql.json((input.data ?? {}) as Parameters<typeof sql.json>[0])}, ${input.dedupeKey})
 		on conflict (user_id, dedupe_key) do nothing
 		returning *`;
 	if (inserted) return { row: inserted, created: true };
