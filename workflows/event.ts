@@ -54,7 +54,8 @@ export interface ScheduleView {
 	reminders: Pick<PlannedReminder, "participantId" | "userId" | "offsetSeconds" | "fireAt">[];
 }
 
-export const eventChanged = defineSignal<[Change]>("eventChanged");
+/** The bridge sends an entity's pending changes in one signal, oldest first. */
+export const eventChanged = defineSignal<[Change[]]>("eventChanged");
 export const scheduleQuery = defineQuery<ScheduleView>("schedule");
 export const statsQuery = defineQuery<EventActorState>("stats");
 
@@ -66,15 +67,17 @@ export async function eventActor(input: EventActorInput): Promise<{ ended: "canc
 	let snapshot: EventSnapshot | null | undefined;
 	let plan: PlannedReminder[] = [];
 
-	setHandler(eventChanged, (change) => {
-		if (change.outboxId <= state.lastOutboxId) {
-			state.ignored++;
-			return;
+	setHandler(eventChanged, (changes) => {
+		for (const change of changes) {
+			if (change.outboxId <= state.lastOutboxId) {
+				state.ignored++;
+				continue;
+			}
+			state.lastOutboxId = change.outboxId;
+			state.applied++;
+			dirty = true;
+			if (change.table === "participants") participantsChanged = true;
 		}
-		state.lastOutboxId = change.outboxId;
-		state.applied++;
-		dirty = true;
-		if (change.table === "participants") participantsChanged = true;
 	});
 	setHandler(scheduleQuery, () => ({
 		eventId,
