@@ -80,7 +80,8 @@ declare
   payload jsonb;
 begin
   if tg_op = 'DELETE' then rec := old; else rec := new; end if;
-  entity := case tg_table_name when 'participants' then rec.event_id::text else rec.id::text end;
+  -- An IF, not a CASE: a CASE expression resolves rec.event_id on events rows too and fails.
+  if tg_table_name = 'participants' then entity := rec.event_id::text; else entity := rec.id::text; end if;
   insert into outbox (table_name, operation, entity_key, row_id) values (tg_table_name, tg_op, entity, rec.id);
   perform pg_notify('herald_outbox', '');
   payload := jsonb_build_object('operation', tg_op, 'id', rec.id, 'data', to_jsonb(rec), 'timestamp', now());

@@ -4,9 +4,12 @@ import { Elysia } from "elysia";
 import { adminRoutes } from "../admin/routes.ts";
 import { authRoutes, jwksRoute } from "../auth/routes.ts";
 import { docs } from "../docs/swagger.ts";
+import { eventRoutes } from "../events/routes.ts";
 import { healthRoutes } from "../health/routes.ts";
 import type { HealthProbes } from "../health/service.ts";
 import type { Logger } from "../infra/log.ts";
+import { notificationRoutes } from "../notifications/routes.ts";
+import { realtimeRoutes } from "../realtime/routes.ts";
 import type { ApiServices } from "../runtime/api-services.ts";
 import { userRoutes } from "../users/routes.ts";
 import { compression } from "./compression.ts";
@@ -41,7 +44,10 @@ function features(s: ApiServices) {
 		.use(jwksRoute(s.tokens))
 		.use(authRoutes({ auth: s.auth, limiter: s.limiter, tokens: s.tokens, trustProxy: s.trustProxy }))
 		.use(userRoutes(s))
-		.use(adminRoutes(s));
+		.use(adminRoutes(s))
+		.use(notificationRoutes(s))
+		.use(realtimeRoutes(s))
+		.use(eventRoutes(s));
 }
 
 export type App = ReturnType<typeof createApp>;
