@@ -22,6 +22,7 @@ import {
 	RegistrationQuery,
 	UpdateEventBody,
 } from "./model.ts";
+import { scheduleRoute } from "./schedule.ts";
 import { createEventService, type EventService } from "./service.ts";
 
 const NoContent = t.Void({ description: "done, no body" });
@@ -30,6 +31,7 @@ const registrations = { tags: ["registrations"] };
 export function eventRoutes(s: ApiServices, events: EventService = createEventService({ sql: s.sql })) {
 	return new Elysia()
 		.use(eventCrud(s, events))
+		.use(scheduleRoute(s, events))
 		.use(participantRoutes(s, events))
 		.use(
 			new Elysia({ prefix: "/api/v1/registrations", detail: registrations })

@@ -5,6 +5,8 @@
  */
 export const workflowIds = {
 	cleanup: (runKey: string) => `cleanup:${runKey}`,
+	/** Must match the `event:` prefix in the outbox_routes table. */
+	event: (eventId: string) => `event:${eventId}`,
 } as const;
 
 export const scheduleIds = {
