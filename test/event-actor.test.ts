@@ -163,7 +163,11 @@ describe("event actor", () => {
 			taskQueue: actors.taskQueue,
 			log: createLogger("warn"),
 		});
-		for (let i = 0; i < 30; i++) await db.sql`update events set title = ${`t${i}`} where id = ${e.id}`;
+		// One signal per change (the bridge would otherwise coalesce them into a few).
+		for (let i = 0; i < 30; i++) {
+			await db.sql`update events set title = ${`t${i}`} where id = ${e.id}`;
+			await bridge.drain();
+		}
 		const [last] =
 			await db.sql`select max(id)::int as id, count(*)::int as n from outbox where entity_key = ${e.id}`;
 		const stats = await eventually(async () => {

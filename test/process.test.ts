@@ -185,8 +185,9 @@ describe("dev on embedded defaults", () => {
 			await sql.end();
 			expect(leftovers().length).toBeGreaterThan(0);
 			process.kill(-child.pid, "SIGINT"); // what a terminal's Ctrl-C does: the whole group
-			expect(await child.exited).toBe(0);
+			const code = await child.exited;
 			await drained;
+			if (code !== 0) throw new Error(`dev exited with ${code}:\n${output().slice(-3000)}`);
 			expect(output()).toContain('"msg":"stopped"');
 			if (round === 2) expect(output()).not.toContain("migration applied");
 			await eventually(() => leftovers().length === 0, { what: "no process left using the data dir" });
