@@ -89,7 +89,9 @@ try {
 				sql
 					.begin(async (tx) => {
 						await tx`update events set title = ${`t${i}`} where id = ${ids[i % ids.length]!}`;
-						const [row] = await tx<{ id: string }[]>`select currval(pg_get_serial_sequence('outbox', 'id'))::text as id`;
+						const [row] = await tx<
+							{ id: string }[]
+						>`select currval(pg_get_serial_sequence('outbox', 'id'))::text as id`;
 						return Number(row!.id);
 					})
 					.then((id) => {

@@ -166,6 +166,10 @@ const ABLATIONS: Variant[] = [
 	"no-swagger",
 	"routes-only",
 	"elysia-min",
+	"rc-no-after-response",
+	"origin-gated-cors",
+	"suggested",
+	"native-health",
 ];
 
 /** Each variant of the app in its own process, measured round-robin; cost = gain from removing the part. */

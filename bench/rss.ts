@@ -54,14 +54,16 @@ export async function runRss(): Promise<void> {
 	const tool = loadTool();
 	const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-rss-"));
 	chmodSync(dataDir, 0o755);
+	onInterrupt(async () => rmSync(dataDir, { recursive: true, force: true }));
 	const env = embeddedEnv(dataDir);
-	const half = Math.max(1, Math.floor(connections / 2));
+	const paths = (process.env.BENCH_RSS_PATHS ?? "/health,/api/v1/health").split(",").filter(Boolean);
+	const each = Math.max(1, Math.floor(connections / paths.length));
 	const how =
 		`\`bun src/main.ts api\` (LOG_LEVEL=info) on embedded PostgreSQL + Temporal dev server (headless) + ` +
 		`redis-server/REST gateway from resolveInfra({ embedded: true, ephemeral: true }), migrated with ` +
 		`\`bun src/main.ts migrate\`; VmRSS of the api process from /proc/<pid>/status: idle ${idleSeconds} s ` +
 		`after it first answered 200 on /api/v1/health, then sampled every 100 ms during ${seconds} s of ` +
-		`${tool.name} [${tool.note}] on /health and /api/v1/health at once (${half} connections each), ` +
+		`${tool.name} [${tool.note}] on ${paths.join(" and ")} at once (${each} connections each), ` +
 		`VmHWM at the end, and again 3 s after the load; ${machine()}`;
 	console.log("== rss: memory of the api role, idle and under load ==");
 	console.log(`measured with: ${how}`);
@@ -84,6 +86,9 @@ export async function runRss(): Promise<void> {
 			TEMPORAL_ADDRESS: infra.temporalAddress,
 			UPSTASH_REDIS_REST_URL: infra.redisRestUrl,
 			UPSTASH_REDIS_REST_TOKEN: infra.redisRestToken,
+			// Production mode (like a deployed api) wants a signing key; a throwaway one will do.
+			AUTH_JWT_SECRET:
+				env.AUTH_JWT_SECRET ?? Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url"),
 		};
 		await migrateDatabase(serviceEnv);
 		const port = freePort();
@@ -109,12 +114,9 @@ export async function runRss(): Promise<void> {
 		const sampler = setInterval(() => {
 			peak = Math.max(peak, readRss(pid).rssMb);
 		}, 100);
-		let results: [LoadResult, LoadResult];
+		let results: LoadResult[];
 		try {
-			results = await Promise.all([
-				tool.run(`${base}/health`, { connections: half, seconds }),
-				tool.run(`${base}/api/v1/health`, { connections: half, seconds }),
-			]);
+			results = await Promise.all(paths.map((p) => tool.run(`${base}${p}`, { connections: each, seconds })));
 		} finally {
 			clearInterval(sampler);
 		}
@@ -122,20 +124,18 @@ export async function runRss(): Promise<void> {
 		peak = Math.max(peak, end.rssMb);
 		await Bun.sleep(3000);
 		const after = readRss(pid);
-		for (const [path, r] of [
-			["/health", results[0]],
-			["/api/v1/health", results[1]],
-		] as const)
+		for (const [i, r] of results.entries())
 			console.log(
-				`  load ${path.padEnd(15)} ${fmt(r.rps).padStart(8)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ` +
+				`  load ${paths[i]!.padEnd(15)} ${fmt(r.rps).padStart(8)} req/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ` +
 					`${r.p99Ms.toFixed(2)} ms  ${r.errors} errors  ${r.non2xx} non-2xx`,
 			);
 		const lines = [
 			"rss (bun src/main.ts api, VmRSS of the api process):",
 			`  idle ${idle.rssMb.toFixed(1)} MB   peak under load ${peak.toFixed(1)} MB (sampled; VmHWM ` +
 				`${end.hwmMb.toFixed(1)} MB)   3 s after load ${after.rssMb.toFixed(1)} MB`,
-			`  load: /health ${fmt(results[0].rps)} req/s, /api/v1/health ${fmt(results[1].rps)} req/s ` +
-				`(${results[1].non2xx} non-2xx, ${results[0].errors + results[1].errors} socket errors)`,
+			`  load: ${results.map((r, i) => `${paths[i]} ${fmt(r.rps)} req/s`).join(", ")} ` +
+				`(${results.reduce((n, r) => n + r.non2xx, 0)} non-2xx, ` +
+				`${results.reduce((n, r) => n + r.errors, 0)} socket errors)`,
 			`  measured with: ${how}`,
 		];
 		console.log(lines.join("\n"));

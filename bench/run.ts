@@ -1,32 +1,45 @@
 /**
  * `bun bench/run.ts [name...] [--profile]`: runs http-health, startup and rss
- * (or the named ones) one after the other, each in its own bun process, then
+ * (or the named bench/<name>.ts) one after the other, each in its own bun process, then
  * prints every figure with how it was measured.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUN, machine, ROOT } from "./lib/proc.ts";
 
-const BENCHES = ["http-health", "startup", "rss"] as const;
-type Bench = (typeof BENCHES)[number];
+/** Run by default; any other `bench/<name>.ts` runs when named. */
+const BENCHES = ["http-health", "startup", "rss"];
 
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith("--"));
 const names = args.filter((a) => !a.startsWith("--"));
-const unknown = names.filter((n) => !BENCHES.includes(n as Bench));
+const unknown = names.filter(
+	(n) => n === "run" || !/^[a-z0-9-]+$/.test(n) || !existsSync(join(ROOT, "bench", `${n}.ts`)),
+);
 if (unknown.length) {
-	console.error(`bench: unknown benchmark ${unknown.join(", ")}: expected ${BENCHES.join(", ")}`);
+	console.error(
+		`bench: no benchmark ${unknown.join(", ")} (bench/<name>.ts); default: ${BENCHES.join(", ")}`,
+	);
 	process.exit(2);
 }
-const chosen: readonly Bench[] = names.length ? (names as Bench[]) : BENCHES;
+const chosen = names.length ? names : BENCHES;
 
 const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
 const summaryFile = join(dir, "summary.txt");
 const failed: string[] = [];
 const t0 = performance.now();
+let current: ReturnType<typeof Bun.spawn> | undefined;
+let stopped = false;
+const forward = (signal: NodeJS.Signals) => {
+	stopped = true;
+	current?.kill(signal);
+};
+process.on("SIGINT", () => forward("SIGINT"));
+process.on("SIGTERM", () => forward("SIGTERM"));
 try {
 	for (const name of chosen) {
+		if (stopped) break;
 		const proc = Bun.spawn([BUN, `bench/${name}.ts`, ...flags], {
 			cwd: ROOT,
 			env: { ...process.env, BENCH_SUMMARY_FILE: summaryFile },
@@ -34,6 +47,7 @@ try {
 			stdout: "inherit",
 			stderr: "inherit",
 		});
+		current = proc;
 		// Bounded: no benchmark may run longer than BENCH_MAX_MINUTES (default 15).
 		const limit = Number(process.env.BENCH_MAX_MINUTES ?? 15) * 60_000;
 		const guard = setTimeout(() => proc.kill("SIGTERM"), limit);

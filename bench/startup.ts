@@ -16,6 +16,7 @@ import {
 	knob,
 	machine,
 	median,
+	onInterrupt,
 	pgrep,
 	spawnChild,
 	stopChild,
@@ -88,6 +89,7 @@ export async function runStartup(): Promise<void> {
 	const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-startup-"));
 	// Embedded PostgreSQL runs as the `postgres` user when we are root: it must reach its folder.
 	chmodSync(dataDir, 0o755);
+	onInterrupt(async () => rmSync(dataDir, { recursive: true, force: true }));
 	const env = devEnv(dataDir);
 	const how =
 		`spawn \`bun src/main.ts dev\` -> first HTTP 200 on GET /api/v1/health (polled every 50 ms), ` +

@@ -1,5 +1,6 @@
 /** Process helpers for the benchmarks: spawn, wait for HTTP, stop, RSS, leftovers, stats. */
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 
@@ -46,10 +47,19 @@ export function freePort(): number {
 	throw new Error("no free port found");
 }
 
-/** Cleanups run on SIGINT/SIGTERM (bounded to 30 s), so an interrupted bench leaves no servers behind. */
+/**
+ * Cleanups run on SIGINT/SIGTERM, latest first (bounded to 30 s), so an interrupted bench
+ * leaves no servers behind. The signal handlers are installed on first use.
+ */
 const cleanups = new Set<() => Promise<unknown>>();
 let interrupted = false;
+let installed = false;
 export function onInterrupt(fn: () => Promise<unknown>): () => void {
+	if (!installed) {
+		installed = true;
+		process.on("SIGINT", () => interrupt("SIGINT"));
+		process.on("SIGTERM", () => interrupt("SIGTERM"));
+	}
 	cleanups.add(fn);
 	return () => cleanups.delete(fn);
 }
@@ -58,13 +68,13 @@ function interrupt(signal: string): void {
 	interrupted = true;
 	console.error(`bench: ${signal}: stopping what this bench started`);
 	const timer = setTimeout(() => process.exit(130), 30_000);
-	void Promise.allSettled([...cleanups].map((fn) => fn())).then(() => {
+	// Latest first: children stop before the folders registered earlier are removed.
+	void (async () => {
+		for (const fn of [...cleanups].reverse()) await fn().catch(() => {});
 		clearTimeout(timer);
 		process.exit(130);
-	});
+	})();
 }
-process.on("SIGINT", () => interrupt("SIGINT"));
-process.on("SIGTERM", () => interrupt("SIGTERM"));
 
 /** A child whose output is kept (last lines) instead of blocking on a full pipe. */
 export interface Child {
@@ -241,7 +251,7 @@ export const fmt = (n: number, digits = 0) =>
 /** Appends summary lines for `bench/run.ts` when it asked for them. */
 export async function summary(lines: string[]): Promise<void> {
 	const file = process.env.BENCH_SUMMARY_FILE;
-	if (!file) return;
+	if (!file || interrupted) return;
 	const prev = (await Bun.file(file).exists()) ? await Bun.file(file).text() : "";
 	await Bun.write(file, `${prev}${lines.join("\n")}\n`);
 }
@@ -249,5 +259,8 @@ export async function summary(lines: string[]): Promise<void> {
 export function machine(): string {
 	const nproc = Bun.spawnSync(["nproc"], { stdout: "pipe" }).stdout.toString().trim();
 	const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.+)$/m)?.[1] ?? "?";
-	return `nproc ${nproc} (${cpu}), bun ${Bun.version}, ${process.platform}/${process.arch}`;
+	const load = loadavg()
+		.map((n) => n.toFixed(2))
+		.join(" ");
+	return `nproc ${nproc} (${cpu}), bun ${Bun.version}, ${process.platform}/${process.arch}, load average ${load}`;
 }

@@ -1,8 +1,8 @@
 /**
  * The real Herald app (`createApp`, all middleware) with trivial probes,
  * served like src/runtime/run.ts does, in its own process. BENCH_VARIANT picks
- * an ablation for profiling: full | no-request-context | no-cors |
- * no-compression | no-swagger | routes-only | elysia-min.
+ * an ablation for profiling (see VARIANTS): one part removed, or replaced by
+ * the shape in ./suggested.ts.
  */
 import { cors } from "@elysiajs/cors";
 import { type AnyElysia, Elysia } from "elysia";
@@ -15,6 +15,7 @@ import { compression } from "../../src/http/compression.ts";
 import { requestContext } from "../../src/http/request-context.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { VERSION } from "../../src/version.ts";
+import { originGatedCors, withoutAfterResponse } from "./suggested.ts";
 
 export const VARIANTS = [
 	"full",
@@ -24,6 +25,10 @@ export const VARIANTS = [
 	"no-swagger",
 	"routes-only",
 	"elysia-min",
+	"rc-no-after-response",
+	"origin-gated-cors",
+	"suggested",
+	"native-health",
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
 
@@ -44,24 +49,33 @@ const deps = {
 function build(): AnyElysia {
 	if (variant === "full") return createApp(deps) as unknown as AnyElysia;
 	if (variant === "elysia-min") return new Elysia().get("/health", () => "OK") as unknown as AnyElysia;
-	// Same order as createApp, minus the part under test.
 	const origins = deps.corsOrigins;
-	const parts: Array<[string, AnyElysia]> = [
+	const lean = variant === "suggested";
+	const context = requestContext({ log, bodyLimitBytes: deps.bodyLimitBytes });
+	const corsPlugin =
+		lean || variant === "origin-gated-cors"
+			? originGatedCors(origins)
+			: cors({ origin: origins.includes("*") ? true : origins, exposeHeaders: ["x-request-id"] });
+	// Same order as createApp; "no-x" leaves part x out.
+	const parts: Array<[string, unknown]> = [
 		[
 			"no-request-context",
-			requestContext({ log, bodyLimitBytes: deps.bodyLimitBytes }) as unknown as AnyElysia,
+			lean || variant === "rc-no-after-response" ? withoutAfterResponse(context) : context,
 		],
-		[
-			"no-cors",
-			cors({ origin: origins.includes("*") ? true : origins, exposeHeaders: ["x-request-id"] }) as AnyElysia,
-		],
-		["no-compression", compression as unknown as AnyElysia],
-		["no-swagger", docs({ version: VERSION }) as unknown as AnyElysia],
+		["no-cors", corsPlugin],
+		["no-compression", compression],
+		["no-swagger", docs({ version: VERSION })],
 	];
-	let app = new Elysia({ name: "herald" }) as unknown as AnyElysia;
+	// native-health: the full app, but GET /health answered by Bun's router from a static Response
+	// (Elysia merges `serve.routes` over its own), so liveness skips every hook.
+	const serve =
+		variant === "native-health"
+			? { routes: { "/health": { GET: new Response("OK", { headers: { "content-type": "text/plain" } }) } } }
+			: undefined;
+	let app = new Elysia({ name: "herald", ...(serve ? { serve } : {}) } as object) as unknown as AnyElysia;
 	for (const [skip, plugin] of parts) {
 		if (variant === "routes-only" || variant === skip) continue;
-		app = app.use(plugin) as unknown as AnyElysia;
+		app = app.use(plugin as AnyElysia) as unknown as AnyElysia;
 	}
 	return app.use(healthRoutes({ probes, version: VERSION, startedAt: Date.now() })) as unknown as AnyElysia;
 }

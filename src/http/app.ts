@@ -1,5 +1,4 @@
 /** The Elysia app: cross-cutting plugins first, then one plugin per feature. */
-import { cors } from "@elysiajs/cors";
 import { Elysia } from "elysia";
 import { adminRoutes } from "../admin/routes.ts";
 import { authRoutes, jwksRoute } from "../auth/routes.ts";
@@ -13,6 +12,7 @@ import { realtimeRoutes } from "../realtime/routes.ts";
 import type { ApiServices } from "../runtime/api-services.ts";
 import { userRoutes } from "../users/routes.ts";
 import { compression } from "./compression.ts";
+import { cors } from "./cors.ts";
 import { requestContext } from "./request-context.ts";
 
 export interface AppDeps {
@@ -30,7 +30,7 @@ export function createApp(deps: AppDeps) {
 	const origins = deps.corsOrigins;
 	const edge = new Elysia({ name: "herald" })
 		.use(requestContext({ log: deps.log, bodyLimitBytes: deps.bodyLimitBytes }))
-		.use(cors({ origin: origins.includes("*") ? true : origins, exposeHeaders: ["x-request-id"] }))
+		.use(cors(origins))
 		.use(compression)
 		.use(docs({ version: deps.version }))
 		.use(

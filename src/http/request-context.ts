@@ -13,7 +13,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestContext(options: { log: Logger; bodyLimitBytes: number }) {
 	const { log, bodyLimitBytes } = options;
 	const accessLog = log.enabled("debug");
-	return new Elysia({ name: "herald/request-context" })
+	const plugin = new Elysia({ name: "herald/request-context" })
 		.decorate("log", log)
 		.derive({ as: "global" }, ({ request, set }) => {
 			const incoming = request.headers.get("x-request-id");
@@ -22,16 +22,6 @@ export function requestContext(options: { log: Logger; bodyLimitBytes: number })
 			const length = Number(request.headers.get("content-length") ?? 0);
 			if (length > bodyLimitBytes) throw new PayloadTooLarge(bodyLimitBytes);
 			return { requestId, startedAt: accessLog ? performance.now() : 0 };
-		})
-		.onAfterResponse({ as: "global" }, ({ request, set, requestId, startedAt }) => {
-			if (!accessLog) return;
-			log.debug("request", {
-				requestId,
-				method: request.method,
-				path: new URL(request.url).pathname,
-				status: set.status,
-				ms: Math.round((performance.now() - (startedAt ?? 0)) * 100) / 100,
-			});
 		})
 		.onError({ as: "global" }, ({ code, error, set, request, ...ctx }) => {
 			const requestId =
@@ -82,4 +72,16 @@ export function requestContext(options: { log: Logger; bodyLimitBytes: number })
 				}
 			}
 		});
+	// Only with the access log on: any afterResponse hook costs a setImmediate per request.
+	if (accessLog)
+		plugin.onAfterResponse({ as: "global" }, ({ request, set, requestId, startedAt }) => {
+			log.debug("request", {
+				requestId,
+				method: request.method,
+				path: new URL(request.url).pathname,
+				status: set.status,
+				ms: Math.round((performance.now() - (startedAt ?? 0)) * 100) / 100,
+			});
+		});
+	return plugin;
 }

@@ -12,6 +12,8 @@ import { ConfigInvalid, type HeraldConfig, secret } from "../config.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import type { UpstashRedis } from "../infra/redis/client.ts";
+import { createNotificationService, type NotificationService } from "../notifications/service.ts";
+import { createRealtimeHub, type RealtimeHub } from "../realtime/hub.ts";
 import { createUserService, type UserService } from "../users/service.ts";
 
 export interface ApiServices {
@@ -21,6 +23,9 @@ export interface ApiServices {
 	log: Logger;
 	auth: AuthService;
 	users: UserService;
+	notifications: NotificationService;
+	/** The process's LISTEN connection and WebSocket fan-out; started here, stopped by `dispose`. */
+	realtime: RealtimeHub;
 	tokens: TokenIssuer;
 	limiter: AuthRateLimiter;
 	trustProxy: boolean;
@@ -75,16 +80,26 @@ export function createApiServices(deps: {
 		deps.log,
 		deps.rateLimitPrefix,
 	);
+	const realtime = createRealtimeHub({ sql, log: deps.log });
+	realtime.start();
 	return {
 		sql,
 		temporal: deps.temporal,
 		log: deps.log,
 		auth: createAuthService({ sql, tokens, externals, refreshTokenTtlDays: a.refreshTokenTtlDays }),
 		users: createUserService({ sql }),
+		notifications: createNotificationService({ sql }),
+		realtime,
 		tokens,
 		limiter,
 		trustProxy: a.trustProxy,
-		dispose: () => limiter.dispose(),
+		async dispose() {
+			try {
+				await realtime.stop();
+			} finally {
+				await limiter.dispose();
+			}
+		},
 	};
 }
 

