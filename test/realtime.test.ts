@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createNotification } from "../src/notifications/repository.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { eventually } from "./support/wait.ts";
+import { connectWs } from "./support/ws.ts";
 
 let app: TestApp;
 let base: string;
@@ -21,50 +22,7 @@ afterAll(async () => {
 	await app.stop();
 });
 
-// ---- a small WebSocket client that awaits messages instead of sleeping ----
-
-interface Client {
-	/** The next message (JSON), or a rejection after `timeoutMs`. */
-	next(timeoutMs?: number): Promise<any>;
-	closed: Promise<{ code: number; reason: string }>;
-	close(): void;
-}
-
-function connect(path: string, init?: { headers?: Record<string, string> }): Promise<Client> {
-	const ws = new WebSocket(`ws://${base}${path}`, init as any);
-	const inbox: any[] = [];
-	const waiters: Array<(m: any) => void> = [];
-	ws.onmessage = (e) => {
-		const message = JSON.parse(String(e.data));
-		const waiter = waiters.shift();
-		if (waiter) waiter(message);
-		else inbox.push(message);
-	};
-	const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-		ws.onclose = (e) => resolve({ code: e.code, reason: e.reason });
-	});
-	const client: Client = {
-		next(timeoutMs = 5000) {
-			if (inbox.length) return Promise.resolve(inbox.shift());
-			return new Promise((resolve, reject) => {
-				const timer = setTimeout(() => reject(new Error(`no message on ${path}`)), timeoutMs);
-				waiters.push((m) => {
-					clearTimeout(timer);
-					resolve(m);
-				});
-			});
-		},
-		closed,
-		close: () => ws.close(),
-	};
-	return new Promise((resolve, reject) => {
-		ws.onerror = () => reject(new Error(`could not connect to ${path}`));
-		// Subscribed once the server says so: everything after "ready" is delivered.
-		client
-			.next()
-			.then((m) => (m.type === "ready" ? resolve(client) : reject(new Error(JSON.stringify(m)))), reject);
-	});
-}
+const connect = (path: string, init?: { headers?: Record<string, string> }) => connectWs(base, path, init);
 
 /** A refused upgrade: the HTTP status and body, and proof that a WebSocket client never opens. */
 async function refused(path: string): Promise<{ status: number; body: any }> {
