@@ -9,6 +9,7 @@ import { type BridgeHandle, startBridge } from "../src/bridge/bridge.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { register } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
 import { connectWs } from "./support/ws.ts";
 
@@ -37,17 +38,7 @@ afterAll(async () => {
 	await t.stop();
 });
 
-async function signUp(name: string): Promise<string> {
-	const res = await t.request("POST", "/api/v1/auth/register", {
-		body: {
-			email: `${name}-${crypto.randomUUID()}@example.com`,
-			password: "a long enough password",
-			displayName: name,
-		},
-	});
-	expect(res.status).toBe(201);
-	return res.body.accessToken;
-}
+const signUp = async (_name: string): Promise<string> => (await register(t)).accessToken;
 
 async function createEvent(token: string, startsAt: Date, reminderOffsets: number[]) {
 	const res = await t.request("POST", "/api/v1/events", {

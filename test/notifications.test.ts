@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createNotification, type NewNotification } from "../src/notifications/repository.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { register } from "./support/tokens.ts";
 
 let app: TestApp;
 beforeAll(async () => {
@@ -21,15 +22,8 @@ interface Account {
 }
 
 async function signUp(): Promise<Account> {
-	const res = await app.request("POST", "/api/v1/auth/register", {
-		body: {
-			email: `${crypto.randomUUID()}@example.com`,
-			password: "correct horse battery staple",
-			displayName: "Ada",
-		},
-	});
-	expect(res.status).toBe(201);
-	return { id: res.body.user.id, token: res.body.accessToken };
+	const r = await register(app);
+	return { id: r.userId, token: r.accessToken };
 }
 
 const notify = (userId: string, n: Partial<NewNotification> = {}) =>

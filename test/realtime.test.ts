@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createNotification } from "../src/notifications/repository.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { register } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
 import { connectWs } from "./support/ws.ts";
 
@@ -48,15 +49,8 @@ async function refused(path: string): Promise<{ status: number; body: any }> {
 }
 
 async function signUp(): Promise<{ id: string; token: string }> {
-	const res = await app.request("POST", "/api/v1/auth/register", {
-		body: {
-			email: `${crypto.randomUUID()}@example.com`,
-			password: "correct horse battery staple",
-			displayName: "Ada",
-		},
-	});
-	expect(res.status).toBe(201);
-	return { id: res.body.user.id, token: res.body.accessToken };
+	const r = await register(app);
+	return { id: r.userId, token: r.accessToken };
 }
 
 const notify = (userId: string, title = "hello", dedupeKey: string = crypto.randomUUID()) =>
