@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { createEventAs } from "./support/events.ts";
 import { register } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
 
@@ -20,16 +21,8 @@ afterAll(async () => {
 	await app.stop();
 });
 
-const at = (hoursFromNow: number) => new Date(Date.now() + hoursFromNow * 3_600_000).toISOString();
-
-async function createEvent(token: string, overrides: Record<string, unknown> = {}) {
-	const res = await app.request("POST", "/api/v1/events", {
-		token,
-		body: { title: "Meetup", startsAt: at(24), endsAt: at(26), capacity: 10, ...overrides },
-	});
-	expect(res.status).toBe(201);
-	return res.body as { id: string };
-}
+const createEvent = (token: string, overrides: Record<string, unknown> = {}) =>
+	createEventAs(app, token, overrides);
 
 const outboxFor = async (entityKey: string) => [
 	...(await app.db.sql<{ table_name: string; operation: string; row_id: string }[]>`

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { createEventAs, joinEvent } from "./support/events.ts";
 import { type Registered, register } from "./support/tokens.ts";
 
 // Every test signs users up (argon2 hashing): slow on a busy machine.
@@ -19,20 +20,10 @@ afterAll(async () => {
 	await app.stop();
 });
 
-const HOUR = 3_600_000;
-const at = (hoursFromNow: number) => new Date(Date.now() + hoursFromNow * HOUR).toISOString();
+const createEvent = async (owner: Registered, overrides: Record<string, unknown> = {}) =>
+	(await createEventAs(app, owner.accessToken, { title: "Workshop", capacity: 2, ...overrides })).id;
 
-async function createEvent(owner: Registered, overrides: Record<string, unknown> = {}): Promise<string> {
-	const res = await app.request("POST", "/api/v1/events", {
-		token: owner.accessToken,
-		body: { title: "Workshop", startsAt: at(24), endsAt: at(26), capacity: 2, ...overrides },
-	});
-	expect(res.status).toBe(201);
-	return res.body.id;
-}
-
-const join = (eventId: string, user: Registered) =>
-	app.request("POST", `/api/v1/events/${eventId}/participants`, { token: user.accessToken });
+const join = (eventId: string, user: Registered) => joinEvent(app, eventId, user.accessToken);
 const cancel = (eventId: string, participantId: string, user: Registered) =>
 	app.request("DELETE", `/api/v1/events/${eventId}/participants/${participantId}`, {
 		token: user.accessToken,

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { at, createEventAs } from "./support/events.ts";
 import { register } from "./support/tokens.ts";
 
 // Every test signs users up (argon2 hashing): slow on a busy machine.
@@ -18,8 +19,6 @@ afterAll(async () => {
 	await app.stop();
 });
 
-const HOUR = 3_600_000;
-const at = (hoursFromNow: number) => new Date(Date.now() + hoursFromNow * HOUR).toISOString();
 const newEvent = (overrides: Record<string, unknown> = {}) => ({
 	title: "Meetup",
 	startsAt: at(24),
@@ -28,11 +27,8 @@ const newEvent = (overrides: Record<string, unknown> = {}) => ({
 	...overrides,
 });
 
-async function createEvent(token: string, overrides: Record<string, unknown> = {}) {
-	const res = await app.request("POST", "/api/v1/events", { token, body: newEvent(overrides) });
-	expect(res.status).toBe(201);
-	return res.body as { id: string; [key: string]: unknown };
-}
+const createEvent = (token: string, overrides: Record<string, unknown> = {}) =>
+	createEventAs(app, token, newEvent(overrides));
 
 /** The field(s) a 422 names: `details.field` from the service, issue paths from the schema. */
 function fieldsOf(res: { body: any }): string[] {

@@ -72,7 +72,7 @@ export function createEventActivities(deps: { sql: Sql }) {
 			return sql.begin(async (tx) => {
 				const [event] = await tx<{ capacity: number; status: string; title: string }[]>`
 					select capacity, status, title from events where id = ${eventId} for update`;
-				if (!event || event.status !== "scheduled") return [];
+				if (event?.status !== "scheduled") return [];
 				const [taken] = await tx<{ n: number }[]>`
 					select count(*)::int as n from participants
 					where event_id = ${eventId} and status in ('registered', 'confirmed')`;
