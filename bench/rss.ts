@@ -21,6 +21,7 @@ import {
 	freePort,
 	knob,
 	machine,
+	migrateDatabase,
 	onInterrupt,
 	readRss,
 	spawnChild,
@@ -37,14 +38,6 @@ function children(): number[] {
 		.split("\n")
 		.map((s) => Number(s.trim()))
 		.filter((n) => n > 0);
-}
-
-async function migrateDatabase(env: Record<string, string | undefined>): Promise<void> {
-	const child = spawnChild([BUN, "src/main.ts", "migrate"], { ...env, LOG_LEVEL: "warn" });
-	const timer = setTimeout(() => child.proc.kill("SIGKILL"), 60_000);
-	const code = await child.proc.exited;
-	clearTimeout(timer);
-	if (code !== 0) throw new Error(`migrate exited with ${code}:\n${child.lines.slice(-20).join("\n")}`);
 }
 
 export async function runRss(): Promise<void> {

@@ -26,6 +26,8 @@ export interface LoadOptions {
 	seconds: number;
 	/** wrk threads (default 1: the server gets the other core). */
 	threads?: number;
+	/** Request headers, e.g. an Authorization bearer token. */
+	headers?: Record<string, string>;
 }
 
 export interface LoadTool {
@@ -96,6 +98,7 @@ function wrkTool(path: string, note: string): LoadTool {
 				`-d${options.seconds}s`,
 				"--timeout",
 				"5s",
+				...Object.entries(options.headers ?? {}).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
 			];
 			const proc = Bun.spawn([...cmd, "-s", script, url], {
 				stdout: "pipe",
@@ -145,7 +148,11 @@ function bunLoader(why: string): LoadTool {
 				while (performance.now() < deadline && requests < maxRequests) {
 					const s = performance.now();
 					try {
-						const res = await fetch(url, { keepalive: true, signal: AbortSignal.timeout(5000) });
+						const res = await fetch(url, {
+							keepalive: true,
+							headers: options.headers,
+							signal: AbortSignal.timeout(5000),
+						});
 						await res.arrayBuffer();
 						if (res.status < 200 || res.status >= 300) non2xx++;
 					} catch {

@@ -264,3 +264,12 @@ export function machine(): string {
 		.join(" ");
 	return `nproc ${nproc} (${cpu}), bun ${Bun.version}, ${process.platform}/${process.arch}, load average ${load}`;
 }
+
+/** `bun src/main.ts migrate` against `env`; throws with its last lines on failure. */
+export async function migrateDatabase(env: Record<string, string | undefined>): Promise<void> {
+	const child = spawnChild([BUN, "src/main.ts", "migrate"], { ...env, LOG_LEVEL: "warn" });
+	const timer = setTimeout(() => child.proc.kill("SIGKILL"), 60_000);
+	const code = await child.proc.exited;
+	clearTimeout(timer);
+	if (code !== 0) throw new Error(`migrate exited with ${code}:\n${child.lines.slice(-20).join("\n")}`);
+}
