@@ -51,7 +51,7 @@ function build(): AnyElysia {
 	if (variant === "elysia-min") return new Elysia().get("/health", () => "OK") as unknown as AnyElysia;
 	const origins = deps.corsOrigins;
 	const lean = variant === "suggested";
-	const context = requestContext({ log, bodyLimitBytes: deps.bodyLimitBytes });
+	const context = requestContext({ log, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: ["*"] });
 	const corsPlugin =
 		lean || variant === "origin-gated-cors"
 			? originGatedCors(origins)

@@ -2,6 +2,7 @@
 import { Elysia } from "elysia";
 import { adminRoutes } from "../admin/routes.ts";
 import { authRoutes, jwksRoute } from "../auth/routes.ts";
+import { circuitRoutes } from "../delivery/circuits-routes.ts";
 import { docs } from "../docs/swagger.ts";
 import { eventRoutes } from "../events/routes.ts";
 import { healthRoutes } from "../health/routes.ts";
@@ -12,7 +13,6 @@ import { realtimeRoutes } from "../realtime/routes.ts";
 import type { ApiServices } from "../runtime/api-services.ts";
 import { userRoutes } from "../users/routes.ts";
 import { compression } from "./compression.ts";
-import { cors } from "./cors.ts";
 import { requestContext } from "./request-context.ts";
 
 export interface AppDeps {
@@ -29,8 +29,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps) {
 	const origins = deps.corsOrigins;
 	const edge = new Elysia({ name: "herald" })
-		.use(requestContext({ log: deps.log, bodyLimitBytes: deps.bodyLimitBytes }))
-		.use(cors(origins))
+		.use(requestContext({ log: deps.log, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: origins }))
 		.use(compression)
 		.use(docs({ version: deps.version }))
 		.use(
@@ -47,7 +46,8 @@ function features(s: ApiServices) {
 		.use(adminRoutes(s))
 		.use(notificationRoutes(s))
 		.use(realtimeRoutes(s))
-		.use(eventRoutes(s));
+		.use(eventRoutes(s))
+		.use(circuitRoutes(s));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,33 +1,35 @@
 /**
  * The cross-cutting HTTP plugin: request id on every response and log line,
- * body-size limit, access log, and the one error mapper (validation → 422 with
+ * CORS, body-size limit (all in ONE onRequest hook: each extra global hook
+ * costs every route), access log, and the one error mapper (validation → 422 with
  * the field path, parse → 400, not found → 404, domain errors → their status,
  * anything else → 500 with the request id and no internals).
  */
 import { Elysia } from "elysia";
 import type { Logger } from "../infra/log.ts";
+import { applyCors, corsPolicy } from "./cors.ts";
 import { DomainError, errorBody, PayloadTooLarge } from "./errors.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestContext(options: { log: Logger; bodyLimitBytes: number }) {
+export function requestContext(options: { log: Logger; bodyLimitBytes: number; corsOrigins: string[] }) {
 	const { log, bodyLimitBytes } = options;
 	const accessLog = log.enabled("debug");
+	const cors = corsPolicy(options.corsOrigins);
+	const startedAt = new WeakMap<Request, number>();
 	const plugin = new Elysia({ name: "herald/request-context" })
 		.decorate("log", log)
-		.derive({ as: "global" }, ({ request, set }) => {
+		.onRequest(({ request, set }) => {
 			const incoming = request.headers.get("x-request-id");
-			const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-			set.headers["x-request-id"] = requestId;
-			const length = Number(request.headers.get("content-length") ?? 0);
-			if (length > bodyLimitBytes) throw new PayloadTooLarge(bodyLimitBytes);
-			return { requestId, startedAt: accessLog ? performance.now() : 0 };
+			set.headers["x-request-id"] = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+			if (accessLog) startedAt.set(request, performance.now());
+			const preflight = applyCors(cors, request, set.headers as Record<string, string>);
+			if (preflight) return preflight;
+			const length = request.headers.get("content-length");
+			if (length !== null && Number(length) > bodyLimitBytes) throw new PayloadTooLarge(bodyLimitBytes);
 		})
-		.onError({ as: "global" }, ({ code, error, set, request, ...ctx }) => {
-			const requestId =
-				(ctx as { requestId?: string }).requestId ??
-				(set.headers["x-request-id"] as string | undefined) ??
-				crypto.randomUUID();
+		.onError({ as: "global" }, ({ code, error, set, request }) => {
+			const requestId = (set.headers["x-request-id"] as string | undefined) ?? crypto.randomUUID();
 			set.headers["x-request-id"] = requestId;
 			if (error instanceof DomainError) {
 				set.status = error.status;
@@ -74,13 +76,13 @@ export function requestContext(options: { log: Logger; bodyLimitBytes: number })
 		});
 	// Only with the access log on: any afterResponse hook costs a setImmediate per request.
 	if (accessLog)
-		plugin.onAfterResponse({ as: "global" }, ({ request, set, requestId, startedAt }) => {
+		plugin.onAfterResponse({ as: "global" }, ({ request, set }) => {
 			log.debug("request", {
-				requestId,
+				requestId: set.headers["x-request-id"],
 				method: request.method,
 				path: new URL(request.url).pathname,
 				status: set.status,
-				ms: Math.round((performance.now() - (startedAt ?? 0)) * 100) / 100,
+				ms: Math.round((performance.now() - (startedAt.get(request) ?? 0)) * 100) / 100,
 			});
 		});
 	return plugin;
