@@ -95,35 +95,32 @@ test("a certificate for another name fails (retryably), and the error quotes no 
 // Temporal CLI) for the raw listen(0).
 const python = Bun.which("python3") ?? "python3";
 
-test(
-	"a destination that does not accept connections fails on the connect timeout",
-	async () => {
-		const script = [
-			"import socket,sys",
-			"s=socket.socket()",
-			"s.bind(('127.0.0.1',0))",
-			"s.listen(0)",
-			"print(s.getsockname()[1],flush=True)",
-			"sys.stdin.read()",
-		].join("\n");
-		const child = Bun.spawn([python!, "-c", script], { stdin: "pipe", stdout: "pipe" });
-		try {
-			const { value } = await child.stdout.getReader().read();
-			const port = Number(new TextDecoder().decode(value).trim());
-			const filler = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-			const send = createWebhookSender({
-				allowPrivate: ["127.0.0.1"],
-				connectTimeoutMs: 200,
-				timeoutMs: 10_000,
-			});
-			const started = Date.now();
-			const error = await failure(send(request(`http://127.0.0.1:${port}/hook`)));
-			expect([error.retryable, error.options.reason]).toEqual([true, "connect_timeout"]);
-			expect(Date.now() - started).toBeLessThan(5_000);
-			filler.end();
-		} finally {
-			child.kill();
-			await child.exited;
-		}
-	},
-);
+test("a destination that does not accept connections fails on the connect timeout", async () => {
+	const script = [
+		"import socket,sys",
+		"s=socket.socket()",
+		"s.bind(('127.0.0.1',0))",
+		"s.listen(0)",
+		"print(s.getsockname()[1],flush=True)",
+		"sys.stdin.read()",
+	].join("\n");
+	const child = Bun.spawn([python!, "-c", script], { stdin: "pipe", stdout: "pipe" });
+	try {
+		const { value } = await child.stdout.getReader().read();
+		const port = Number(new TextDecoder().decode(value).trim());
+		const filler = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+		const send = createWebhookSender({
+			allowPrivate: ["127.0.0.1"],
+			connectTimeoutMs: 200,
+			timeoutMs: 10_000,
+		});
+		const started = Date.now();
+		const error = await failure(send(request(`http://127.0.0.1:${port}/hook`)));
+		expect([error.retryable, error.options.reason]).toEqual([true, "connect_timeout"]);
+		expect(Date.now() - started).toBeLessThan(5_000);
+		filler.end();
+	} finally {
+		child.kill();
+		await child.exited;
+	}
+});

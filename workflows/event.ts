@@ -4,19 +4,27 @@
  * current row, re-plans reminders as durable timers, promotes waitlisted
  * participants when places free up, and ends when the event is cancelled or
  * deleted. Each change is applied at most once (by outbox id); the actor
- * continues-as-new before its history grows large.
+ * continues-as-new before its history grows large. Every notification it
+ * creates is handed to its own `deliverNotification` child workflow, which
+ * outlives the actor's run (parent close policy ABANDON).
  */
+import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
 import {
 	allHandlersFinished,
 	condition,
 	continueAsNew,
 	defineQuery,
 	defineSignal,
+	ParentClosePolicy,
+	patched,
 	proxyActivities,
 	setHandler,
+	startChild,
 	workflowInfo,
 } from "@temporalio/workflow";
 import type { createActivities } from "../activities/index.ts";
+import { deliverNotification } from "./delivery.ts";
+import { deliveryWorkflowId } from "./delivery-plan.ts";
 import { type EventSnapshot, type PlannedReminder, planReminders } from "./event-plan.ts";
 
 type Activities = ReturnType<typeof createActivities>;
@@ -103,7 +111,9 @@ export async function eventActor(input: EventActorInput): Promise<{ ended: "canc
 			}
 			if (participantsChanged) {
 				participantsChanged = false;
-				if ((await promoteWaitlisted(eventId)).length > 0) {
+				const promoted = await promoteWaitlisted(eventId);
+				await startDeliveries(promoted);
+				if (promoted.length > 0) {
 					dirty = true; // reload: the promoted participants now get reminders
 					continue;
 				}
@@ -126,7 +136,31 @@ export async function eventActor(input: EventActorInput): Promise<{ ended: "canc
 		const woken = await condition(() => dirty, Math.max(1, Date.parse(next.fireAt) - Date.now()));
 		if (woken) continue;
 		const due = pending().filter((r) => Date.parse(r.fireAt) <= Date.now());
-		await sendEventReminders(eventId, due);
+		const notificationIds = await sendEventReminders(eventId, due);
 		state.sent.push(...due.map((r) => r.key));
+		await startDeliveries(notificationIds);
 	}
+}
+
+/**
+ * One delivery workflow per notification, by business id: starting an id
+ * that is still running is ignored, and a re-run of a finished one sends
+ * nothing twice (only pending deliveries are sent). Histories recorded
+ * before deliveries existed replay without it (the patch marker).
+ */
+async function startDeliveries(notificationIds: string[]): Promise<void> {
+	if (!patched("notification-delivery")) return;
+	await Promise.all(
+		notificationIds.map(async (notificationId) => {
+			try {
+				await startChild(deliverNotification, {
+					workflowId: deliveryWorkflowId(notificationId),
+					args: [{ notificationId }],
+					parentClosePolicy: ParentClosePolicy.ABANDON,
+				});
+			} catch (error) {
+				if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+			}
+		}),
+	);
 }

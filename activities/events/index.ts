@@ -38,12 +38,16 @@ export function createEventActivities(deps: { sql: Sql }) {
 			};
 		},
 
-		/** One in-app notification per due reminder; a retry finds them already there. */
-		async sendEventReminders(eventId: string, reminders: PlannedReminder[]): Promise<number> {
+		/**
+		 * One in-app notification per due reminder; a retry finds them already
+		 * there. Returns the ids of this batch's notifications, new or found
+		 * (a retry must still hand them to delivery, which deduplicates).
+		 */
+		async sendEventReminders(eventId: string, reminders: PlannedReminder[]): Promise<string[]> {
 			const [event] = await sql<{ title: string; starts_at: Date }[]>`
 				select title, starts_at from events where id = ${eventId}`;
-			if (!event) return 0;
-			let created = 0;
+			if (!event) return [];
+			const ids: string[] = [];
 			for (const r of reminders) {
 				const result = await createNotification(sql, {
 					userId: r.userId,
@@ -58,15 +62,16 @@ export function createEventActivities(deps: { sql: Sql }) {
 					},
 					dedupeKey: r.key,
 				});
-				if (result.created) created++;
+				ids.push(result.row.id);
 			}
-			return created;
+			return ids;
 		},
 
 		/**
 		 * Fills free places from the waitlist, oldest first, in one transaction
 		 * holding the event row: concurrent cancellations and registrations
-		 * serialize on it, so the event never goes above capacity.
+		 * serialize on it, so the event never goes above capacity. Returns the
+		 * ids of the promotion notifications, one per promoted participant.
 		 */
 		async promoteWaitlisted(eventId: string): Promise<string[]> {
 			return sql.begin(async (tx) => {
@@ -84,8 +89,9 @@ export function createEventActivities(deps: { sql: Sql }) {
 						select id from participants where event_id = ${eventId} and status = 'waitlisted'
 						order by created_at, id limit ${free})
 					returning id, user_id`;
-				for (const p of promoted)
-					await createNotification(tx, {
+				const notificationIds: string[] = [];
+				for (const p of promoted) {
+					const { row } = await createNotification(tx, {
 						userId: p.user_id,
 						kind: "waitlist_promoted",
 						title: `You're in: ${event.title}`,
@@ -93,7 +99,9 @@ export function createEventActivities(deps: { sql: Sql }) {
 						data: { eventId, participantId: p.id },
 						dedupeKey: `promotion:${p.id}`,
 					});
-				return promoted.map((p) => p.id);
+					notificationIds.push(row.id);
+				}
+				return notificationIds;
 			});
 		},
 	};

@@ -53,7 +53,10 @@ export class DeliveryFailed extends Error {
 export type Sender = (request: DeliveryRequest) => Promise<SendOutcome>;
 
 /** What a circuit and a rate limit are keyed by: the webhook host, the SMTP server, the Telegram bot. */
-export function destinationKey(target: ChannelTarget, settings: { smtpHost: string; smtpPort: number }): string {
+export function destinationKey(
+	target: ChannelTarget,
+	settings: { smtpHost: string; smtpPort: number },
+): string {
 	switch (target.kind) {
 		case "webhook":
 			return `webhook:${new URL(target.url).host.toLowerCase()}`;

@@ -2,6 +2,8 @@
 import { Elysia } from "elysia";
 import { adminRoutes } from "../admin/routes.ts";
 import { authRoutes, jwksRoute } from "../auth/routes.ts";
+import { channelRoutes } from "../channels/routes.ts";
+import { deliveryRoutes } from "../deliveries/routes.ts";
 import { circuitRoutes } from "../delivery/circuits-routes.ts";
 import { docs } from "../docs/swagger.ts";
 import { eventRoutes } from "../events/routes.ts";
@@ -47,7 +49,9 @@ function features(s: ApiServices) {
 		.use(notificationRoutes(s))
 		.use(realtimeRoutes(s))
 		.use(eventRoutes(s))
-		.use(circuitRoutes(s));
+		.use(circuitRoutes(s))
+		.use(channelRoutes(s))
+		.use(deliveryRoutes(s, s.deliveries));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -8,7 +8,11 @@ import { hashPassword } from "../auth/passwords.ts";
 import { type AuthRateLimiter, createAuthRateLimiter } from "../auth/rate-limit.ts";
 import { type AuthService, createAuthService } from "../auth/service.ts";
 import { createTokenIssuer, type TokenIssuer, type TokenSettings } from "../auth/tokens.ts";
+import { type ChannelService, createChannelService } from "../channels/service.ts";
 import { ConfigInvalid, type HeraldConfig, secret } from "../config.ts";
+import { createDeliveryService, type DeliveryService } from "../deliveries/service.ts";
+import { createDestinationGuard, type DestinationGuard, guardSettings } from "../delivery/guard.ts";
+import { createSenders, type Senders, senderSettings } from "../delivery/senders/index.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import type { UpstashRedis } from "../infra/redis/client.ts";
@@ -28,6 +32,12 @@ export interface ApiServices {
 	realtime: RealtimeHub;
 	tokens: TokenIssuer;
 	limiter: AuthRateLimiter;
+	/** Delivery circuits and rate limits in Redis, shared with the workers (admin: list, reset). */
+	guard: DestinationGuard;
+	/** The caller's delivery channels; email codes go out through `senders.email`. */
+	channels: ChannelService;
+	deliveries: DeliveryService;
+	senders: Senders;
 	trustProxy: boolean;
 	dispose(): Promise<void>;
 }
@@ -40,6 +50,8 @@ export function createApiServices(deps: {
 	log: Logger;
 	/** Redis key prefix of the rate limiter (tests isolate themselves with it). */
 	rateLimitPrefix?: string;
+	/** Redis key prefix of delivery circuits; defaults to `<rateLimitPrefix>delivery:` when that is set, else the workers' default. */
+	guardPrefix?: string;
 }): ApiServices {
 	const { config, sql } = deps;
 	const a = config.auth;
@@ -80,6 +92,15 @@ export function createApiServices(deps: {
 		deps.log,
 		deps.rateLimitPrefix,
 	);
+	const guard = createDestinationGuard(
+		deps.redis,
+		guardSettings(
+			config.delivery,
+			deps.guardPrefix ?? (deps.rateLimitPrefix ? `${deps.rateLimitPrefix}delivery:` : undefined),
+		),
+		deps.log,
+	);
+	const senders = createSenders(senderSettings(config.delivery));
 	const realtime = createRealtimeHub({ sql, log: deps.log });
 	realtime.start();
 	return {
@@ -92,12 +113,21 @@ export function createApiServices(deps: {
 		realtime,
 		tokens,
 		limiter,
+		guard,
+		channels: createChannelService({
+			sql,
+			email: senders.email,
+			webhookAllowPrivate: config.delivery.webhookAllowPrivate,
+			log: deps.log,
+		}),
+		deliveries: createDeliveryService({ sql }),
+		senders,
 		trustProxy: a.trustProxy,
 		async dispose() {
 			try {
 				await realtime.stop();
 			} finally {
-				await limiter.dispose();
+				await Promise.all([limiter.dispose(), guard.dispose(), senders.close()]);
 			}
 		},
 	};

@@ -7,6 +7,8 @@
 import { startBridge } from "../bridge/bridge.ts";
 import { outboxStats } from "../bridge/outbox.ts";
 import type { HeraldConfig } from "../config.ts";
+import { createDestinationGuard, guardSettings } from "../delivery/guard.ts";
+import { createSenders, senderSettings } from "../delivery/senders/index.ts";
 import { createApp } from "../http/app.ts";
 import { migrate } from "../infra/db/migrate.ts";
 import { createSql, pingDatabase } from "../infra/db/sql.ts";
@@ -68,11 +70,20 @@ export async function runRoles(
 				temporal.client,
 				wantedSchedules({ taskQueue: config.temporal.taskQueue, cleanupCron: config.cleanupCron }),
 			);
+			// Stopped after the worker (stops run in reverse): in-flight deliveries finish first.
+			const senders = createSenders(senderSettings(config.delivery));
+			stops.push(["delivery senders", senders.close]);
+			const guard = createDestinationGuard(redis, guardSettings(config.delivery), log);
+			stops.push(["delivery guard", guard.dispose]);
 			const worker = await startWorker({
 				address: infra.temporalAddress,
 				namespace: config.temporal.namespace,
 				taskQueue: config.temporal.taskQueue,
-				deps: { sql, cleanup: { outboxRetentionHours: config.outboxRetentionHours } },
+				deps: {
+					sql,
+					cleanup: { outboxRetentionHours: config.outboxRetentionHours },
+					delivery: { senders, guard, settings: config.delivery },
+				},
 				log,
 				shutdownGraceMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
 			});

@@ -3,8 +3,12 @@
  * Ids are business ids (`<actor>:<entity id>`), so `signalWithStart`
  * deduplicates; the task queue name comes from configuration (TEMPORAL_TASK_QUEUE).
  */
+import { deliveryWorkflowId } from "../../workflows/delivery-plan.ts";
+
 export const workflowIds = {
 	cleanup: (runKey: string) => `cleanup:${runKey}`,
+	/** One delivery workflow per notification; the event actor starts it as a child. */
+	delivery: deliveryWorkflowId,
 	/** Must match the `event:` prefix in the outbox_routes table. */
 	event: (eventId: string) => `event:${eventId}`,
 } as const;

@@ -1,5 +1,6 @@
 /** A worker and a bridge for tests, on a task queue of their own. */
 
+import type { DeliveryDeps } from "../../activities/delivery/index.ts";
 import type { Sql } from "../../src/infra/db/sql.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { connectTemporalClient, type TemporalClientHandle } from "../../src/temporal/client.ts";
@@ -13,15 +14,22 @@ export interface Actors {
 	stop(): Promise<void>;
 }
 
-export async function startActors(sql: Sql, name: string): Promise<Actors> {
+export interface ActorOptions {
+	/** Senders, guard and settings: without them deliveries are planned but not sent. */
+	delivery?: DeliveryDeps;
+	/** Join an existing task queue (e.g. to take over from a worker that died). */
+	taskQueue?: string;
+}
+
+export async function startActors(sql: Sql, name: string, options: ActorOptions = {}): Promise<Actors> {
 	const env = await testEnv();
-	const taskQueue = `test-${name}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+	const taskQueue = options.taskQueue ?? `test-${name}-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
 	const temporal = await connectTemporalClient({ address: env.temporalAddress, namespace: "default" });
 	const worker = await startWorker({
 		address: env.temporalAddress,
 		namespace: "default",
 		taskQueue,
-		deps: { sql },
+		deps: { sql, delivery: options.delivery },
 		log: createLogger("warn"),
 	});
 	return {

@@ -1,0 +1,132 @@
+/**
+ * A worker killed in the middle of a delivery: the worker runs in a child
+ * process (test/fixtures/delivery-worker.ts); the webhook receiver holds the
+ * first request open; the process is SIGKILLed while that request is in
+ * flight. A new worker on the same task queue picks the delivery up after the
+ * attempt's time limit, and the receiver — which deduplicates on the
+ * idempotency key — applies the effect exactly once.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { createNotification } from "../src/notifications/repository.ts";
+import { connectTemporalClient, type TemporalClientHandle } from "../src/temporal/client.ts";
+import { workflowIds } from "../src/temporal/names.ts";
+import type { DeliveryReport } from "../workflows/delivery.ts";
+import { type Actors, startActors } from "./support/actors.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
+import { testEnv } from "./support/env.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "./support/receivers.ts";
+import { register } from "./support/tokens.ts";
+
+let t: TestApp;
+let kit: DeliveryKit;
+let temporal: TemporalClientHandle;
+let receiver: WebhookReceiver;
+let actors: Actors | undefined;
+let child: ReturnType<typeof Bun.spawn> | undefined;
+let firstRequest: Promise<void>;
+
+beforeAll(async () => {
+	let arrived = () => {};
+	firstRequest = new Promise<void>((resolve) => {
+		arrived = resolve;
+	});
+	receiver = startWebhookReceiver((_call, i) => {
+		if (i > 0) return new Response("applied", { status: 200 });
+		arrived();
+		return receiver.hang();
+	});
+	t = await startTestApp(FAST_DELIVERY);
+	kit = await deliveryKit();
+	const env = await testEnv();
+	temporal = await connectTemporalClient({ address: env.temporalAddress, namespace: "default" });
+});
+
+afterAll(async () => {
+	if (child && child.exitCode === null) child.kill("SIGKILL");
+	await actors?.stop();
+	await temporal.close();
+	await kit.close();
+	receiver.stop();
+	await t.stop();
+});
+
+/** Starts the fixture worker and resolves once it prints "ready". */
+async function spawnWorker(taskQueue: string): Promise<ReturnType<typeof Bun.spawn>> {
+	const env = await testEnv();
+	const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/delivery-worker.ts")], {
+		env: {
+			...process.env,
+			...FAST_DELIVERY,
+			DATABASE_URL: t.db.url,
+			TEMPORAL_ADDRESS: env.temporalAddress,
+			TASK_QUEUE: taskQueue,
+			REDIS_REST_URL: env.redisRestUrl,
+			REDIS_REST_TOKEN: env.redisRestToken,
+			GUARD_PREFIX: kit.guardPrefix,
+		},
+		stdout: "pipe",
+		stderr: "inherit",
+	});
+	const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+	let seen = "";
+	while (!seen.includes("ready")) {
+		const { value, done } = await reader.read();
+		if (done) throw new Error(`delivery worker exited before it was ready (code ${await proc.exited})`);
+		seen += new TextDecoder().decode(value);
+	}
+	reader.releaseLock();
+	return proc;
+}
+
+describe("a worker killed mid-delivery", () => {
+	test("the next worker completes the delivery; the receiver applies it once", async () => {
+		const taskQueue = `test-crash-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
+		const user = await register(t);
+		const channel = await t.request("POST", "/api/v1/channels", {
+			token: user.accessToken,
+			body: { kind: "webhook", url: `${receiver.url}/crash` },
+		});
+		expect(channel.status).toBe(201);
+		const { row } = await createNotification(t.db.sql, {
+			userId: user.userId,
+			kind: "test",
+			title: "Survives a crash",
+			dedupeKey: crypto.randomUUID(),
+		});
+
+		child = await spawnWorker(taskQueue);
+		const handle = await temporal.client.workflow.start("deliverNotification", {
+			workflowId: workflowIds.delivery(row.id),
+			taskQueue,
+			args: [{ notificationId: row.id }],
+		});
+		await firstRequest; // the child's attempt 1 is now in flight, held open by the receiver
+		child.kill("SIGKILL");
+		expect(await child.exited).not.toBe(0);
+		expect(child.signalCode).toBe("SIGKILL");
+
+		actors = await startActors(t.db.sql, "crash", { delivery: kit.deps, taskQueue });
+		const report = (await handle.result()) as DeliveryReport;
+		expect(report.deliveries.map((d) => d.status)).toEqual(["delivered"]);
+
+		const [delivery] = await t.db.sql`select * from deliveries where notification_id = ${row.id}`;
+		expect(delivery!.status).toBe("delivered");
+		expect(receiver.calls).toHaveLength(2);
+		expect(receiver.calls.map((c) => c.idempotencyKey)).toEqual([
+			delivery!.idempotency_key,
+			delivery!.idempotency_key,
+		]);
+		expect(receiver.calls.map((c) => c.headers.get("x-herald-attempt"))).toEqual(["1", "2"]);
+		expect(receiver.acceptedKeys()).toEqual([delivery!.idempotency_key]); // one effect per key
+		expect(receiver.effects.get(delivery!.idempotency_key)).toBe(1);
+		const attempts = await t.db.sql<{ attempt: number; outcome: string | null }[]>`
+			select attempt, outcome from delivery_attempts where delivery_id = ${delivery!.id} order by id`;
+		// The killed attempt never recorded an outcome; the next one did.
+		expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+			[1, null],
+			[2, "ok"],
+		]);
+	}, 90_000);
+});

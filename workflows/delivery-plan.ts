@@ -1,0 +1,40 @@
+/**
+ * What the delivery workflow and its activities share: the plan for one
+ * notification and the retry policy of each channel kind. Pure: the
+ * workflow can't read configuration, so `planDeliveries` (an activity, on
+ * the worker that has the configuration) returns the policies with the plan.
+ */
+export type DeliveryKind = "webhook" | "email" | "telegram";
+
+export interface KindPolicy {
+	initialIntervalMs: number;
+	backoffCoefficient: number;
+	maximumIntervalMs: number;
+	maximumAttempts: number;
+	/** One attempt's time limit: past it (e.g. the worker died) Temporal runs the next attempt. */
+	startToCloseMs: number;
+}
+
+export interface PlannedDelivery {
+	deliveryId: string;
+	kind: DeliveryKind;
+}
+
+export interface DeliveryPlan {
+	notificationId: string;
+	/** Pending deliveries only: delivered or failed ones are not sent again. */
+	deliveries: PlannedDelivery[];
+	policies: Record<DeliveryKind, KindPolicy>;
+}
+
+export interface DeliverResult {
+	deliveryId: string;
+	status: "delivered" | "skipped";
+	statusCode?: number;
+}
+
+/** Failure types that end a delivery at once (the activity also throws them non-retryable). */
+export const PERMANENT_DELIVERY_ERRORS = ["DeliveryRejected", "DeliveryNotConfigured"];
+
+/** `delivery:<notification id>`: one delivery workflow per notification (also in src/temporal/names.ts). */
+export const deliveryWorkflowId = (notificationId: string): string => `delivery:${notificationId}`;
