@@ -75,6 +75,10 @@ const HeraldConfig = Config.all({
 		retryBackoff: Config.Number("DELIVERY_RETRY_BACKOFF").pipe(Config.withDefault(2)),
 		retryMaxIntervalMs: int("DELIVERY_RETRY_MAX_INTERVAL_MS", 300_000),
 		retryMaxAttempts: int("DELIVERY_RETRY_MAX_ATTEMPTS", 20),
+		/** Per-kind overrides, e.g. "initial=500,backoff=1.5,max=60000,attempts=8". */
+		retryWebhook: optStr("DELIVERY_RETRY_WEBHOOK"),
+		retryEmail: optStr("DELIVERY_RETRY_EMAIL"),
+		retryTelegram: optStr("DELIVERY_RETRY_TELEGRAM"),
 		breakerFailures: int("BREAKER_FAILURES", 5),
 		breakerOpenMs: int("BREAKER_OPEN_MS", 30_000),
 		telegramPerChatPerSecond: int("TELEGRAM_PER_CHAT_PER_SECOND", 1),

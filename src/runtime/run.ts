@@ -7,6 +7,7 @@
 import { startBridge } from "../bridge/bridge.ts";
 import { outboxStats } from "../bridge/outbox.ts";
 import type { HeraldConfig } from "../config.ts";
+import { deliveryPolicies } from "../deliveries/policy.ts";
 import { createDestinationGuard, guardSettings } from "../delivery/guard.ts";
 import { createSenders, senderSettings } from "../delivery/senders/index.ts";
 import { createApp } from "../http/app.ts";
@@ -75,6 +76,7 @@ export async function runRoles(
 			stops.push(["delivery senders", senders.close]);
 			const guard = createDestinationGuard(redis, guardSettings(config.delivery), log);
 			stops.push(["delivery guard", guard.dispose]);
+			deliveryPolicies(config.delivery); // a malformed DELIVERY_RETRY_* stops start-up, not the first delivery
 			const worker = await startWorker({
 				address: infra.temporalAddress,
 				namespace: config.temporal.namespace,
