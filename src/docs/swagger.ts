@@ -63,7 +63,12 @@ export function docs(options: { version: string }) {
 						{ name: "health", description: "Liveness and dependency status" },
 						{ name: "auth", description: "Accounts, sign-in, token rotation" },
 						{ name: "users", description: "The signed-in user's profile" },
-						{ name: "admin", description: "Operational endpoints for administrators" },
+						{ name: "admin", description: "Operational endpoints for administrators (circuits, users)" },
+						{ name: "events", description: "Events and their reminder schedule (seed 000)" },
+						{ name: "registrations", description: "Participants: register, cancel, confirm" },
+						{ name: "notifications", description: "The in-app inbox; live at WS /ws/notifications" },
+						{ name: "channels", description: "Where notifications go: webhook, email, Telegram" },
+						{ name: "deliveries", description: "Each delivery to a channel and its attempts" },
 					],
 					components: {
 						securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
