@@ -12,7 +12,12 @@ import { runRoles } from "./runtime/run.ts";
 async function main(): Promise<void> {
 	const role = parseRole(process.argv[2]);
 	const dev = role === "dev";
-	const config = loadConfig(process.env, dev ? { HERALD_ENV: process.env.HERALD_ENV ?? "development" } : {});
+	// `dev` lets webhooks reach loopback receivers people run locally; production roles refuse them.
+	const devDefaults = {
+		HERALD_ENV: process.env.HERALD_ENV ?? "development",
+		WEBHOOK_ALLOW_PRIVATE: process.env.WEBHOOK_ALLOW_PRIVATE ?? "127.0.0.0/8,::1,localhost",
+	};
+	const config = loadConfig(process.env, dev ? devDefaults : {});
 	const log = createLogger(config.logLevel, { role });
 	log.info("starting", { version: (await import("./version.ts")).VERSION, config: redactedView(config) });
 
