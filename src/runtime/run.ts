@@ -36,10 +36,14 @@ export async function runRoles(
 ): Promise<Running> {
 	const all = role === "all" || role === "dev";
 	const stops: Array<[string, () => Promise<unknown>]> = [];
+	// Each part gets a bounded share of the shutdown budget: after a terminal Ctrl-C
+	// Postgres (same process group) may already be gone, and a part waiting on it
+	// must not hold up the rest.
+	const partMs = Math.max(1000, Math.floor(config.shutdownTimeoutMs / 4));
 	const stop = async () => {
 		for (const [name, fn] of stops.reverse()) {
 			try {
-				await fn();
+				await withTimeout(fn(), partMs, name);
 				log.debug("stopped", { part: name });
 			} catch (error) {
 				// After a terminal Ctrl-C, Postgres (same process group) may be gone already.
@@ -139,5 +143,17 @@ export async function runRoles(
 	} catch (error) {
 		await stop();
 		throw error;
+	}
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, part: string): Promise<T> {
+	let timer: Timer | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`${part} did not stop within ${ms} ms`)), ms);
+	});
+	try {
+		return await Promise.race([work, timeout]);
+	} finally {
+		clearTimeout(timer);
 	}
 }
