@@ -7,7 +7,6 @@
  * is up, every pending delivery completes within BREAKER_OPEN_MS + 1 s.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { insertChannel } from "../src/channels/repository.ts";
 import { createDestinationGuard, type DestinationGuard, guardSettings } from "../src/delivery/guard.ts";
 import { createLogger } from "../src/infra/log.ts";
@@ -16,7 +15,7 @@ import { createNotification } from "../src/notifications/repository.ts";
 import { workflowIds } from "../src/temporal/names.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
+import { type DeliveryKit, deliveryKit, FAST_DELIVERY, spawnDeliveryWorker } from "./support/delivery.ts";
 import { testEnv } from "./support/env.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/receivers.ts";
 import { eventually } from "./support/wait.ts";
@@ -76,34 +75,7 @@ afterAll(async () => {
 	await t?.stop();
 }, 30_000);
 
-/** The fixture worker on the same task queue and guard prefix; resolves once it prints "ready". */
-async function spawnWorker(taskQueue: string): Promise<ReturnType<typeof Bun.spawn>> {
-	const env = await testEnv();
-	const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/delivery-worker.ts")], {
-		env: {
-			...process.env,
-			...FAST_DELIVERY,
-			...BREAKER,
-			DATABASE_URL: t.db.url,
-			TEMPORAL_ADDRESS: env.temporalAddress,
-			TASK_QUEUE: taskQueue,
-			REDIS_REST_URL: env.redisRestUrl,
-			REDIS_REST_TOKEN: env.redisRestToken,
-			GUARD_PREFIX: kit.guardPrefix,
-		},
-		stdout: "pipe",
-		stderr: "inherit",
-	});
-	const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-	let seen = "";
-	while (!seen.includes("ready")) {
-		const { value, done } = await reader.read();
-		if (done) throw new Error(`delivery worker exited before it was ready (code ${await proc.exited})`);
-		seen += new TextDecoder().decode(value);
-	}
-	reader.releaseLock();
-	return proc;
-}
+const spawnWorker = (taskQueue: string) => spawnDeliveryWorker(kit, t.db.url, taskQueue, BREAKER);
 
 describe("circuit breaker through an outage", () => {
 	test("open: no calls but one probe per open window; up: every pending delivery done within BREAKER_OPEN_MS + 1 s", async () => {

@@ -7,14 +7,13 @@
  * idempotency key — applies the effect exactly once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { createNotification } from "../src/notifications/repository.ts";
 import { connectTemporalClient, type TemporalClientHandle } from "../src/temporal/client.ts";
 import { workflowIds } from "../src/temporal/names.ts";
 import type { DeliveryReport } from "../workflows/delivery.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
+import { type DeliveryKit, deliveryKit, FAST_DELIVERY, spawnDeliveryWorker } from "./support/delivery.ts";
 import { testEnv } from "./support/env.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./support/receivers.ts";
 import { register } from "./support/tokens.ts";
@@ -52,33 +51,7 @@ afterAll(async () => {
 	await t.stop();
 });
 
-/** Starts the fixture worker and resolves once it prints "ready". */
-async function spawnWorker(taskQueue: string): Promise<ReturnType<typeof Bun.spawn>> {
-	const env = await testEnv();
-	const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/delivery-worker.ts")], {
-		env: {
-			...process.env,
-			...FAST_DELIVERY,
-			DATABASE_URL: t.db.url,
-			TEMPORAL_ADDRESS: env.temporalAddress,
-			TASK_QUEUE: taskQueue,
-			REDIS_REST_URL: env.redisRestUrl,
-			REDIS_REST_TOKEN: env.redisRestToken,
-			GUARD_PREFIX: kit.guardPrefix,
-		},
-		stdout: "pipe",
-		stderr: "inherit",
-	});
-	const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
-	let seen = "";
-	while (!seen.includes("ready")) {
-		const { value, done } = await reader.read();
-		if (done) throw new Error(`delivery worker exited before it was ready (code ${await proc.exited})`);
-		seen += new TextDecoder().decode(value);
-	}
-	reader.releaseLock();
-	return proc;
-}
+const spawnWorker = (taskQueue: string) => spawnDeliveryWorker(kit, t.db.url, taskQueue);
 
 describe("a worker killed mid-delivery", () => {
 	test("the next worker completes the delivery; the receiver applies it once", async () => {

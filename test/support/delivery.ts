@@ -3,6 +3,7 @@
  * under a per-test prefix, the `delivery` config) and the settings tests
  * share: short retry intervals, short webhook timeouts, 127.0.0.1 allowed.
  */
+import { join } from "node:path";
 import type { DeliveryDeps } from "../../activities/delivery/index.ts";
 import { type HeraldConfig, loadConfig } from "../../src/config.ts";
 import { createDestinationGuard, guardSettings } from "../../src/delivery/guard.ts";
@@ -52,4 +53,42 @@ export async function deliveryKit(
 			await guard.dispose();
 		},
 	};
+}
+
+/**
+ * The fixture worker (test/fixtures/delivery-worker.ts) in a child process on
+ * `taskQueue`, sharing the kit's database and guard prefix; resolves once it
+ * prints "ready".
+ */
+export async function spawnDeliveryWorker(
+	kit: DeliveryKit,
+	databaseUrl: string,
+	taskQueue: string,
+	extraEnv: Record<string, string> = {},
+): Promise<ReturnType<typeof Bun.spawn>> {
+	const env = await testEnv();
+	const proc = Bun.spawn([process.execPath, join(import.meta.dir, "../fixtures/delivery-worker.ts")], {
+		env: {
+			...process.env,
+			...FAST_DELIVERY,
+			...extraEnv,
+			DATABASE_URL: databaseUrl,
+			TEMPORAL_ADDRESS: env.temporalAddress,
+			TASK_QUEUE: taskQueue,
+			REDIS_REST_URL: env.redisRestUrl,
+			REDIS_REST_TOKEN: env.redisRestToken,
+			GUARD_PREFIX: kit.guardPrefix,
+		},
+		stdout: "pipe",
+		stderr: "inherit",
+	});
+	const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+	let seen = "";
+	while (!seen.includes("ready")) {
+		const { value, done } = await reader.read();
+		if (done) throw new Error(`delivery worker exited before it was ready (code ${await proc.exited})`);
+		seen += new TextDecoder().decode(value);
+	}
+	reader.releaseLock();
+	return proc;
 }
