@@ -3,8 +3,9 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { createEmailSender, type EmailSender, renderEmail } from "../src/delivery/senders/email.ts";
-import { DeliveryFailed, type DeliveryRequest } from "../src/delivery/types.ts";
+import type { DeliveryRequest } from "../src/delivery/types.ts";
 import { freePort } from "../src/infra/process.ts";
+import { failure } from "./support/senders.ts";
 
 const received: { to: string[]; raw: string }[] = [];
 
@@ -67,16 +68,6 @@ const request = (address: string, idempotencyKey = "idem-mail-1"): DeliveryReque
 		createdAt: "2026-01-01T00:00:00.000Z",
 	},
 });
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryFailed> {
-	try {
-		await promise;
-	} catch (error) {
-		expect(error).toBeInstanceOf(DeliveryFailed);
-		return error as DeliveryFailed;
-	}
-	throw new Error("expected the delivery to fail");
-}
 
 test("HTML escapes everything the notification says", () => {
 	const { subject, text, html } = renderEmail(request("a@example.test").message);

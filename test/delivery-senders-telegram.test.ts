@@ -5,8 +5,9 @@ import {
 	renderTelegramText,
 	TELEGRAM_TEXT_LIMIT,
 } from "../src/delivery/senders/telegram.ts";
-import { DeliveryFailed, type DeliveryRequest } from "../src/delivery/types.ts";
+import type { DeliveryRequest } from "../src/delivery/types.ts";
 import { freePort } from "../src/infra/process.ts";
+import { failure } from "./support/senders.ts";
 
 const TOKEN = "123456789:AAH-test_token-Secret";
 const calls: { path: string; body: Record<string, unknown> }[] = [];
@@ -73,18 +74,6 @@ const request = (chatId: string, title = "Standup", body = "in <10> minutes & *n
 		createdAt: "2026-01-01T00:00:00.000Z",
 	},
 });
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryFailed> {
-	try {
-		await promise;
-	} catch (error) {
-		expect(error).toBeInstanceOf(DeliveryFailed);
-		const failed = error as DeliveryFailed;
-		expect(`${failed.message} ${JSON.stringify(failed.options)} ${failed.stack}`).not.toContain(TOKEN);
-		return failed;
-	}
-	throw new Error("expected the delivery to fail");
-}
 
 const sender = (token: string | undefined) =>
 	createTelegramSender({ apiUrl: `http://127.0.0.1:${api.port}/`, botToken: token });

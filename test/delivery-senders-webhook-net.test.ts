@@ -1,7 +1,8 @@
 /** Webhook transport details: HTTPS pinned to the checked address, TLS name checks, the connect timeout. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createWebhookSender } from "../src/delivery/senders/webhook.ts";
-import { DeliveryFailed, type DeliveryRequest } from "../src/delivery/types.ts";
+import type { DeliveryRequest } from "../src/delivery/types.ts";
+import { failure } from "./support/senders.ts";
 
 // A self-signed P-256 certificate for hooks.example.test, valid until 2126; test use only.
 const KEY = `-----BEGIN PRIVATE KEY-----
@@ -54,16 +55,6 @@ const request = (url: string): DeliveryRequest => ({
 		createdAt: "2026-01-01T00:00:00.000Z",
 	},
 });
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryFailed> {
-	try {
-		await promise;
-	} catch (error) {
-		expect(error).toBeInstanceOf(DeliveryFailed);
-		return error as DeliveryFailed;
-	}
-	throw new Error("expected the delivery to fail");
-}
 
 const pinnedTo127 = {
 	allowPrivate: ["hooks.example.test", "wrong.example.test"],

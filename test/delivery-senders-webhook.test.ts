@@ -1,7 +1,8 @@
 /** The webhook sender against a real receiver on 127.0.0.1 (no fetch mocks). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createWebhookSender, verifyWebhookSignature } from "../src/delivery/senders/webhook.ts";
-import { DeliveryFailed, type DeliveryRequest, type Sender } from "../src/delivery/types.ts";
+import type { DeliveryRequest, Sender } from "../src/delivery/types.ts";
+import { failure } from "./support/senders.ts";
 
 const SECRET = "whsec_test_secret";
 
@@ -84,16 +85,6 @@ function request(path: string, extra: Partial<DeliveryRequest> & { headers?: Rec
 }
 
 const allowLocal = { allowPrivate: ["127.0.0.1"], connectTimeoutMs: 1_000, timeoutMs: 5_000 };
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryFailed> {
-	try {
-		await promise;
-	} catch (error) {
-		expect(error).toBeInstanceOf(DeliveryFailed);
-		return error as DeliveryFailed;
-	}
-	throw new Error("expected the delivery to fail");
-}
 
 const hits = (path: string) => seen.filter((s) => s.path === path);
 
