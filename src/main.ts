@@ -29,7 +29,8 @@ async function main(): Promise<void> {
 			log.info("shutting down", { signal });
 			const timer = setTimeout(() => {
 				log.error("shutdown timed out", { timeoutMs: config.shutdownTimeoutMs });
-				process.exit(1);
+				// Still stop the servers this process started, briefly, so none is orphaned.
+				void Promise.race([infra.stop(), Bun.sleep(3000)]).finally(() => process.exit(1));
 			}, config.shutdownTimeoutMs);
 			await running?.stop();
 			await infra.stop();

@@ -157,8 +157,11 @@ describe("dev on embedded defaults", () => {
 		EMBEDDED_REDIS_PORT: String(freePort()),
 	};
 	const env = { ...ports, HERALD_DATA_DIR: dataDir, HOST: "127.0.0.1" };
+	// redis-server rewrites its process title to "redis-server <host>:<port>", so match it by port.
 	const leftovers = () =>
-		Bun.spawnSync(["pgrep", "-f", dataDir]).stdout.toString().split("\n").filter(Boolean).map(Number);
+		[dataDir, `redis-server 127.0.0.1:${ports.EMBEDDED_REDIS_PORT}`].flatMap((pattern) =>
+			Bun.spawnSync(["pgrep", "-f", pattern]).stdout.toString().split("\n").filter(Boolean).map(Number),
+		);
 
 	afterAll(() => {
 		for (const pid of leftovers()) process.kill(pid, "SIGKILL");
