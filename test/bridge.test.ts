@@ -4,7 +4,6 @@
  * bridges deliver every change exactly once, in order per entity.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startBridge } from "../src/bridge/bridge.ts";
 import { createSql, type Sql } from "../src/infra/db/sql.ts";
 import { createLogger } from "../src/infra/log.ts";
 import type { EventActorState } from "../workflows/event.ts";
@@ -15,7 +14,7 @@ import { eventually } from "./support/wait.ts";
 let db: TestDatabase;
 let actors: Actors;
 let owner: string;
-const log = createLogger("warn");
+const _log = createLogger("warn");
 
 beforeAll(async () => {
 	db = await freshDatabase();
@@ -44,8 +43,7 @@ async function updateEvents(ids: string[], n: number, sql: Sql = db.sql): Promis
 		await sql`update events set title = ${`change ${i}`} where id = ${ids[i % ids.length]!}`;
 }
 
-const bridge = (sql: Sql = db.sql, pollIntervalMs = 60_000) =>
-	startBridge({ sql, temporal: actors.temporal.client, taskQueue: actors.taskQueue, log, pollIntervalMs });
+const bridge = (sql: Sql = db.sql) => actors.bridge(sql);
 
 async function undelivered(): Promise<number> {
 	const [row] = await db.sql<

@@ -6,9 +6,8 @@
  * SMTP server and a Telegram Bot API stand-in, all on 127.0.0.1.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type BridgeHandle, startBridge } from "../src/bridge/bridge.ts";
+import type { BridgeHandle } from "../src/bridge/bridge.ts";
 import { verifyWebhookSignature } from "../src/delivery/senders/webhook.ts";
-import { createLogger } from "../src/infra/log.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
@@ -45,12 +44,7 @@ beforeAll(async () => {
 	t = await startTestApp(env);
 	kit = await deliveryKit(env);
 	actors = await startActors(t.db.sql, "reminder-delivery", { delivery: kit.deps });
-	bridge = await startBridge({
-		sql: t.db.sql,
-		temporal: actors.temporal.client,
-		taskQueue: actors.taskQueue,
-		log: createLogger("warn"),
-	});
+	bridge = await actors.bridge(t.db.sql, 5000);
 });
 
 afterAll(async () => {

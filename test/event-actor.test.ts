@@ -6,8 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createEventActivities } from "../activities/events/index.ts";
-import { type BridgeHandle, startBridge } from "../src/bridge/bridge.ts";
-import { createLogger } from "../src/infra/log.ts";
+import type { BridgeHandle } from "../src/bridge/bridge.ts";
 import type { EventActorState, ScheduleView } from "../workflows/event.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { freshDatabase, type TestDatabase } from "./support/db.ts";
@@ -20,12 +19,7 @@ let bridge: BridgeHandle;
 beforeAll(async () => {
 	db = await freshDatabase();
 	actors = await startActors(db.sql, "actor");
-	bridge = await startBridge({
-		sql: db.sql,
-		temporal: actors.temporal.client,
-		taskQueue: actors.taskQueue,
-		log: createLogger("warn"),
-	});
+	bridge = await actors.bridge(db.sql, 5000);
 });
 
 afterAll(async () => {
@@ -157,12 +151,7 @@ describe("event actor", () => {
 			taskQueue: actors.taskQueue,
 			args: [{ entityKey: e.id, historyLimit: 40 }],
 		});
-		bridge = await startBridge({
-			sql: db.sql,
-			temporal: actors.temporal.client,
-			taskQueue: actors.taskQueue,
-			log: createLogger("warn"),
-		});
+		bridge = await actors.bridge(db.sql, 5000);
 		// One signal per change (the bridge would otherwise coalesce them into a few).
 		for (let i = 0; i < 30; i++) {
 			await db.sql`update events set title = ${`t${i}`} where id = ${e.id}`;

@@ -5,8 +5,7 @@
  * planned time. Moving the event moves it; cancelling removes it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type BridgeHandle, startBridge } from "../src/bridge/bridge.ts";
-import { createLogger } from "../src/infra/log.ts";
+import type { BridgeHandle } from "../src/bridge/bridge.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { register } from "./support/tokens.ts";
@@ -21,12 +20,7 @@ let base: string;
 beforeAll(async () => {
 	t = await startTestApp();
 	actors = await startActors(t.db.sql, "e2e");
-	bridge = await startBridge({
-		sql: t.db.sql,
-		temporal: actors.temporal.client,
-		taskQueue: actors.taskQueue,
-		log: createLogger("warn"),
-	});
+	bridge = await actors.bridge(t.db.sql, 5000);
 	base = `127.0.0.1:${t.app.listen({ hostname: "127.0.0.1", port: 0 }).server!.port}`;
 });
 

@@ -1,6 +1,7 @@
 /** A worker and a bridge for tests, on a task queue of their own. */
 
 import type { DeliveryDeps } from "../../activities/delivery/index.ts";
+import { type BridgeHandle, startBridge } from "../../src/bridge/bridge.ts";
 import type { Sql } from "../../src/infra/db/sql.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { connectTemporalClient, type TemporalClientHandle } from "../../src/temporal/client.ts";
@@ -11,6 +12,8 @@ export interface Actors {
 	taskQueue: string;
 	temporal: TemporalClientHandle;
 	worker: WorkerHandle;
+	/** A notify bridge on `sql` that signals these actors (60 s safety poll unless given). */
+	bridge(sql: Sql, pollIntervalMs?: number): Promise<BridgeHandle>;
 	stop(): Promise<void>;
 }
 
@@ -36,6 +39,14 @@ export async function startActors(sql: Sql, name: string, options: ActorOptions 
 		taskQueue,
 		temporal,
 		worker,
+		bridge: (bridgeSql, pollIntervalMs = 60_000) =>
+			startBridge({
+				sql: bridgeSql,
+				temporal: temporal.client,
+				taskQueue,
+				log: createLogger("warn"),
+				pollIntervalMs,
+			}),
 		async stop() {
 			await worker.shutdown();
 			await temporal.close();
