@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSql, type Sql } from "../src/infra/db/sql.ts";
-import { createLogger } from "../src/infra/log.ts";
 import type { EventActorState } from "../workflows/event.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { freshDatabase, type TestDatabase } from "./support/db.ts";
@@ -14,7 +13,6 @@ import { eventually } from "./support/wait.ts";
 let db: TestDatabase;
 let actors: Actors;
 let owner: string;
-const _log = createLogger("warn");
 
 beforeAll(async () => {
 	db = await freshDatabase();
