@@ -1,34 +1,13 @@
 /**
  * Memory of the `api` role: `bun src/main.ts api` in its own process, pointed
- * at real backing services (embedded PostgreSQL, Temporal dev server, Redis
- * gateway, started here the way test/support/env.ts does). VmRSS from
- * /proc/<pid>/status when idle, then sampled while /health and /api/v1/health
- * are hammered together, plus the kernel's high-water mark (VmHWM).
+ * at real backing services (bench/lib/api.ts: embedded PostgreSQL, Temporal
+ * dev server, Redis gateway). VmRSS from /proc/<pid>/status when idle, then
+ * sampled while /health and /api/v1/health are hammered together, plus the
+ * kernel's high-water mark (VmHWM).
  */
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadConfig } from "../src/config.ts";
-import { createLogger } from "../src/infra/log.ts";
-import { type Infra, resolveInfra } from "../src/runtime/infra.ts";
+import { type ApiUnderTest, startApiOnEmbedded } from "./lib/api.ts";
 import { type LoadResult, loadTool } from "./lib/load.ts";
-import {
-	assertNoLeftovers,
-	BUN,
-	type Child,
-	embeddedEnv,
-	fmt,
-	freePort,
-	knob,
-	machine,
-	migrateDatabase,
-	onInterrupt,
-	readRss,
-	spawnChild,
-	stopChild,
-	summary,
-	waitForHttp,
-} from "./lib/proc.ts";
+import { assertNoLeftovers, fmt, knob, machine, readRss, summary } from "./lib/proc.ts";
 
 /** PIDs of this process's direct children (`pgrep -P`). */
 function children(): number[] {
@@ -45,10 +24,6 @@ export async function runRss(): Promise<void> {
 	const idleSeconds = knob("BENCH_RSS_IDLE_SECONDS", 3);
 	const connections = knob("BENCH_CONNECTIONS", 64);
 	const tool = loadTool();
-	const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-rss-"));
-	chmodSync(dataDir, 0o755);
-	onInterrupt(async () => rmSync(dataDir, { recursive: true, force: true }));
-	const env = embeddedEnv(dataDir);
 	const paths = (process.env.BENCH_RSS_PATHS ?? "/health,/api/v1/health").split(",").filter(Boolean);
 	const each = Math.max(1, Math.floor(connections / paths.length));
 	const how =
@@ -60,44 +35,13 @@ export async function runRss(): Promise<void> {
 		`VmHWM at the end, and again 3 s after the load; ${machine()}`;
 	console.log("== rss: memory of the api role, idle and under load ==");
 	console.log(`measured with: ${how}`);
-	const log = createLogger("warn", { component: "bench-rss" });
-	let infra: Infra | undefined;
-	let api: Child | undefined;
+	let h: ApiUnderTest | undefined;
 	try {
-		const t0 = performance.now();
-		infra = await resolveInfra(loadConfig(env, { HERALD_ENV: "test", LOG_LEVEL: "warn" }), {
-			embedded: true,
-			ephemeral: true,
-			log,
-		});
-		const started = infra;
-		onInterrupt(() => started.stop());
-		console.log(`  backing services up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-		const serviceEnv = {
-			...env,
-			DATABASE_URL: infra.databaseUrl,
-			TEMPORAL_ADDRESS: infra.temporalAddress,
-			UPSTASH_REDIS_REST_URL: infra.redisRestUrl,
-			UPSTASH_REDIS_REST_TOKEN: infra.redisRestToken,
-			// Production mode (like a deployed api) wants a signing key; a throwaway one will do.
-			AUTH_JWT_SECRET:
-				env.AUTH_JWT_SECRET ?? Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url"),
-		};
-		await migrateDatabase(serviceEnv);
-		const port = freePort();
-		const t1 = performance.now();
-		api = spawnChild([BUN, "src/main.ts", "api"], {
-			...serviceEnv,
-			HOST: "127.0.0.1",
-			PORT: String(port),
-			LOG_LEVEL: "info",
-		});
-		const base = `http://127.0.0.1:${port}`;
-		await waitForHttp(`${base}/api/v1/health`, { timeoutMs: 60_000, child: api });
-		console.log(
-			`  api healthy ${((performance.now() - t1) / 1000).toFixed(2)} s after spawn (pid ${api.proc.pid})`,
-		);
-		const pid = api.proc.pid;
+		h = await startApiOnEmbedded("rss");
+		console.log(`  backing services up in ${(h.timings.servicesMs / 1000).toFixed(1)} s`);
+		console.log(`  api healthy ${(h.timings.apiMs / 1000).toFixed(2)} s after spawn (pid ${h.api.proc.pid})`);
+		const base = h.base;
+		const pid = h.api.proc.pid;
 		const startup = readRss(pid);
 		await Bun.sleep(idleSeconds * 1000);
 		const idle = readRss(pid);
@@ -134,12 +78,13 @@ export async function runRss(): Promise<void> {
 		console.log(lines.join("\n"));
 		await summary(lines);
 	} finally {
-		if (api) await stopChild(api, 20_000);
-		await infra?.stop();
-		const left = children();
-		if (left.length) console.log(`  LEFTOVER child processes: ${left.join(", ")}`);
-		console.log(`  ${await assertNoLeftovers(dataDir)}; direct children left: ${left.length}`);
-		rmSync(dataDir, { recursive: true, force: true });
+		if (h) {
+			await h.stop();
+			const left = children();
+			if (left.length) console.log(`  LEFTOVER child processes: ${left.join(", ")}`);
+			console.log(`  ${await assertNoLeftovers(h.dataDir)}; direct children left: ${left.length}`);
+			h.removeDataDir();
+		}
 	}
 }
 

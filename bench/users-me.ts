@@ -4,66 +4,23 @@
  * load tool, alternating rounds. Backing services embedded as in tests.
  * Goal (issue 3): ≥ 5k req/s with p99 < 10 ms on this 2-core machine.
  */
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { loadConfig } from "../src/config.ts";
-import { createLogger } from "../src/infra/log.ts";
-import { type Infra, resolveInfra } from "../src/runtime/infra.ts";
+import { type ApiUnderTest, startApiOnEmbedded } from "./lib/api.ts";
 import { type LoadResult, loadTool } from "./lib/load.ts";
-import {
-	BUN,
-	type Child,
-	embeddedEnv,
-	fmt,
-	freePort,
-	knob,
-	machine,
-	median,
-	migrateDatabase,
-	onInterrupt,
-	spawnChild,
-	stopChild,
-	summary,
-	waitForHttp,
-} from "./lib/proc.ts";
+import { fmt, knob, machine, median, summary } from "./lib/proc.ts";
 
 export async function runUsersMe(): Promise<void> {
 	const seconds = knob("BENCH_SECONDS", 3);
 	const rounds = knob("BENCH_ROUNDS", 3);
 	const connections = knob("BENCH_CONNECTIONS", 16);
 	const tool = loadTool();
-	const dataDir = mkdtempSync(join(tmpdir(), "herald-bench-me-"));
-	chmodSync(dataDir, 0o755);
-	onInterrupt(async () => rmSync(dataDir, { recursive: true, force: true }));
-	const env = embeddedEnv(dataDir);
 	const how =
 		`${tool.name} [${tool.note}], ${connections} connections, ${rounds} rounds x ${seconds} s per path, alternating; ` +
 		`\`bun src/main.ts api\` (LOG_LEVEL=info, HS256) on embedded PostgreSQL + Temporal + Redis gateway; ${machine()}`;
 	console.log("== users-me: authenticated GET /api/v1/users/me vs GET /health ==");
-	let infra: Infra | undefined;
-	let api: Child | undefined;
+	let server: ApiUnderTest | undefined;
 	try {
-		infra = await resolveInfra(loadConfig(env, { HERALD_ENV: "test", LOG_LEVEL: "warn" }), {
-			embedded: true,
-			ephemeral: true,
-			log: createLogger("warn"),
-		});
-		const started = infra;
-		onInterrupt(() => started.stop());
-		const serviceEnv = {
-			...env,
-			DATABASE_URL: infra.databaseUrl,
-			TEMPORAL_ADDRESS: infra.temporalAddress,
-			UPSTASH_REDIS_REST_URL: infra.redisRestUrl,
-			UPSTASH_REDIS_REST_TOKEN: infra.redisRestToken,
-			AUTH_JWT_SECRET: Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url"),
-		};
-		await migrateDatabase(serviceEnv);
-		const port = freePort();
-		api = spawnChild([BUN, "src/main.ts", "api"], { ...serviceEnv, HOST: "127.0.0.1", PORT: String(port) });
-		const base = `http://127.0.0.1:${port}`;
-		await waitForHttp(`${base}/api/v1/health`, { timeoutMs: 60_000, child: api });
+		server = await startApiOnEmbedded("me");
+		const base = server.base;
 		const reg = await fetch(`${base}/api/v1/auth/register`, {
 			method: "POST",
 			headers: { "content-type": "application/json" },
@@ -106,9 +63,8 @@ export async function runUsersMe(): Promise<void> {
 		console.log(lines.join("\n"));
 		await summary(lines);
 	} finally {
-		if (api) await stopChild(api, 5000);
-		await infra?.stop();
-		rmSync(dataDir, { recursive: true, force: true });
+		await server?.stop(5000);
+		server?.removeDataDir();
 	}
 }
 
