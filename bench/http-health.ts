@@ -18,7 +18,7 @@ import {
 	stopChild,
 	summary,
 } from "./lib/proc.ts";
-import type { Variant } from "./servers/herald.ts";
+import { VARIANTS, type Variant } from "./servers/herald.ts";
 
 const GOAL = 0.8;
 
@@ -158,19 +158,7 @@ export async function runHttpHealth(options: { profile?: boolean } = {}): Promis
 	}
 }
 
-const ABLATIONS: Variant[] = [
-	"full",
-	"no-request-context",
-	"no-cors",
-	"no-compression",
-	"no-swagger",
-	"routes-only",
-	"elysia-min",
-	"rc-no-after-response",
-	"origin-gated-cors",
-	"suggested",
-	"native-health",
-];
+const ABLATIONS: readonly Variant[] = VARIANTS;
 
 /** Each variant of the app in its own process, measured round-robin; cost = gain from removing the part. */
 async function profile(tool: LoadTool, s: Settings): Promise<void> {

@@ -1,10 +1,8 @@
 /**
  * The real Herald app (`createApp`, all middleware) with trivial probes,
  * served like src/runtime/run.ts does, in its own process. BENCH_VARIANT picks
- * an ablation for profiling (see VARIANTS): one part removed, or replaced by
- * the shape in ./suggested.ts.
+ * an ablation for profiling (see VARIANTS): one part removed.
  */
-import { cors } from "@elysiajs/cors";
 import { type AnyElysia, Elysia } from "elysia";
 import { loadConfig } from "../../src/config.ts";
 import { docs } from "../../src/docs/swagger.ts";
@@ -15,19 +13,14 @@ import { compression } from "../../src/http/compression.ts";
 import { requestContext } from "../../src/http/request-context.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { VERSION } from "../../src/version.ts";
-import { originGatedCors, withoutAfterResponse } from "./suggested.ts";
 
 export const VARIANTS = [
 	"full",
 	"no-request-context",
-	"no-cors",
 	"no-compression",
 	"no-swagger",
 	"routes-only",
 	"elysia-min",
-	"rc-no-after-response",
-	"origin-gated-cors",
-	"suggested",
 	"native-health",
 ] as const;
 export type Variant = (typeof VARIANTS)[number];
@@ -49,20 +42,12 @@ const deps = {
 function build(): AnyElysia {
 	if (variant === "full") return createApp(deps) as unknown as AnyElysia;
 	if (variant === "elysia-min") return new Elysia().get("/health", () => "OK") as unknown as AnyElysia;
-	const origins = deps.corsOrigins;
-	const lean = variant === "suggested";
-	const context = requestContext({ log, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: ["*"] });
-	const corsPlugin =
-		lean || variant === "origin-gated-cors"
-			? originGatedCors(origins)
-			: cors({ origin: origins.includes("*") ? true : origins, exposeHeaders: ["x-request-id"] });
-	// Same order as createApp; "no-x" leaves part x out.
+	// Same order as createApp (request-context carries request id, CORS and the body limit); "no-x" leaves x out.
 	const parts: Array<[string, unknown]> = [
 		[
 			"no-request-context",
-			lean || variant === "rc-no-after-response" ? withoutAfterResponse(context) : context,
+			requestContext({ log, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: deps.corsOrigins }),
 		],
-		["no-cors", corsPlugin],
 		["no-compression", compression],
 		["no-swagger", docs({ version: VERSION })],
 	];
