@@ -11,6 +11,7 @@ import { DeliveryFailed } from "../src/delivery/types.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
 import { testEnv } from "./support/env.ts";
+import { deleteKeys } from "./support/redis.ts";
 import { eventually } from "./support/wait.ts";
 
 const infra = await testEnv();
@@ -46,12 +47,7 @@ const makeGuard = (openMs: number) => {
 afterAll(async () => {
 	await Promise.all(guards.map((g) => g.dispose()));
 	target.stop(true);
-	let cursor = "0";
-	do {
-		const [next, keys] = await redis.scan(cursor, { match: `${prefix}*`, count: 1000 });
-		if (keys.length > 0) await redis.del(...keys);
-		cursor = String(next);
-	} while (cursor !== "0");
+	await deleteKeys(redis, prefix);
 });
 
 type Outcome = { ran: boolean; status?: number; reason?: string; retryAfterMs?: number };

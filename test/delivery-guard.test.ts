@@ -9,6 +9,7 @@ import { DeliveryFailed } from "../src/delivery/types.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
 import { testEnv } from "./support/env.ts";
+import { deleteKeys } from "./support/redis.ts";
 import { eventually } from "./support/wait.ts";
 
 const infra = await testEnv();
@@ -30,12 +31,7 @@ function makeGuard(overrides: Partial<GuardSettings> = {}, client = redis): Dest
 
 afterAll(async () => {
 	await Promise.all(guards.map((g) => g.dispose()));
-	let cursor = "0";
-	do {
-		const [next, keys] = await redis.scan(cursor, { match: `${prefix}*`, count: 1000 });
-		if (keys.length > 0) await redis.del(...keys);
-		cursor = String(next);
-	} while (cursor !== "0");
+	await deleteKeys(redis, prefix);
 });
 
 const uniqueKey = (name: string) => `webhook:${name}-${crypto.randomUUID().slice(0, 8)}.example`;
