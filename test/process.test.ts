@@ -7,35 +7,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import type { Subprocess } from "bun";
+import { join } from "node:path";
 import { createSql } from "../src/infra/db/sql.ts";
 import { freePort } from "../src/infra/process.ts";
 import { freshDatabase } from "./support/db.ts";
 import { testEnv, withDatabase } from "./support/env.ts";
+import { herald, killChildren } from "./support/roles.ts";
 import { eventually } from "./support/wait.ts";
-
-const ROOT = resolve(import.meta.dir, "..");
-const BASE_ENV = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", LOG_LEVEL: "info" };
-const children: Subprocess[] = [];
-
-function herald(args: string[], env: Record<string, string>, options: { detached?: boolean } = {}) {
-	const child = Bun.spawn([process.execPath, "src/main.ts", ...args], {
-		cwd: ROOT,
-		env: { ...BASE_ENV, ...env },
-		stdout: "pipe",
-		stderr: "pipe",
-		detached: options.detached,
-	});
-	children.push(child);
-	const out: string[] = [];
-	const collect = async (stream: ReadableStream<Uint8Array>) => {
-		const decoder = new TextDecoder();
-		for await (const chunk of stream) out.push(decoder.decode(chunk, { stream: true }));
-	};
-	const drained = Promise.all([collect(child.stdout), collect(child.stderr)]);
-	return { child, output: () => out.join(""), drained };
-}
 
 async function healthy(port: number) {
 	return eventually(
@@ -47,9 +25,7 @@ async function healthy(port: number) {
 	);
 }
 
-afterAll(() => {
-	for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-});
+afterAll(killChildren);
 
 describe("roles configured by environment", () => {
 	test("a production role without DATABASE_URL stops with one line naming it", async () => {
