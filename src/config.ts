@@ -57,6 +57,7 @@ const HeraldConfig = Config.all({
 	cleanupCron: str("CLEANUP_CRON", "0 2 * * *"),
 	outboxRetentionHours: int("OUTBOX_RETENTION_HOURS", 72),
 	bridgePollMs: int("BRIDGE_POLL_MS", 5000),
+	bridgeBatchTimeoutMs: int("BRIDGE_BATCH_TIMEOUT_MS", 5000),
 	delivery: Config.all({
 		smtpHost: str("SMTP_HOST", "127.0.0.1"),
 		smtpPort: Config.Port("SMTP_PORT").pipe(Config.withDefault(1025)),

@@ -7,6 +7,7 @@
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities } from "@temporalio/workflow";
 import type { createActivities } from "../activities/index.ts";
+import { databaseActivity } from "./activity-options.ts";
 import {
 	type DeliverResult,
 	type KindPolicy,
@@ -16,10 +17,7 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { planDeliveries, markDeliveryFailed } = proxyActivities<Activities>({
-	startToCloseTimeout: "30 seconds",
-	retry: { initialInterval: "1 second", backoffCoefficient: 2, maximumInterval: "1 minute" },
-});
+const { planDeliveries, markDeliveryFailed } = proxyActivities<Activities>(databaseActivity);
 
 export interface DeliverNotificationInput {
 	notificationId: string;

@@ -23,16 +23,15 @@ import {
 	workflowInfo,
 } from "@temporalio/workflow";
 import type { createActivities } from "../activities/index.ts";
+import { databaseActivity } from "./activity-options.ts";
 import { deliverNotification } from "./delivery.ts";
 import { deliveryWorkflowId } from "./delivery-plan.ts";
 import { type EventSnapshot, type PlannedReminder, planReminders } from "./event-plan.ts";
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { loadEventSnapshot, sendEventReminders, promoteWaitlisted } = proxyActivities<Activities>({
-	startToCloseTimeout: "30 seconds",
-	retry: { initialInterval: "1 second", backoffCoefficient: 2, maximumInterval: "1 minute" },
-});
+const { loadEventSnapshot, sendEventReminders, promoteWaitlisted } =
+	proxyActivities<Activities>(databaseActivity);
 
 export interface Change {
 	outboxId: number;
@@ -78,7 +77,13 @@ export async function eventActor(input: EventActorInput): Promise<{ ended: "canc
 	setHandler(eventChanged, (changes) => {
 		for (const change of changes) {
 			if (change.outboxId <= state.lastOutboxId) {
+				// Already applied, or out of order: don't count it, but re-read the row anyway
+				// (idempotent), so an ordering mistake costs a reload, never a missed change.
 				state.ignored++;
+				if (patched("stale-change-reload")) {
+					dirty = true;
+					if (change.table === "participants") participantsChanged = true;
+				}
 				continue;
 			}
 			state.lastOutboxId = change.outboxId;

@@ -9,6 +9,7 @@
 import type { Client } from "@temporalio/client";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
+import { outageLog } from "../infra/outage.ts";
 import {
 	claimEntities,
 	loadRoutes,
@@ -29,6 +30,11 @@ export interface BridgeOptions {
 	entitiesPerBatch?: number;
 	rowsPerBatch?: number;
 	pollIntervalMs?: number;
+	/**
+	 * Upper bound for one batch's signals: past it the batch gives up, commits
+	 * what was delivered, releases its locks and retries later (default 5000).
+	 */
+	batchTimeoutMs?: number;
 	/** Called after each successful signal (benchmarks measure commit-to-signal latency with it). */
 	onDelivered?: (row: OutboxRow) => void;
 }
@@ -45,6 +51,11 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	const { sql } = options;
 	const entities = options.entitiesPerBatch ?? 64;
 	const rowsPerBatch = options.rowsPerBatch ?? 1000;
+	const batchTimeoutMs = options.batchTimeoutMs ?? 5000;
+	const pollIntervalMs = options.pollIntervalMs ?? 5000;
+	const outage = outageLog(log, "outbox delivery");
+	let retryTimer: Timer | undefined;
+	let retryDelayMs = 0;
 	const routes = await loadRoutes(sql);
 	let delivered = 0;
 	let stopped = false;
@@ -56,39 +67,47 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	 * the actor applies each (by outbox id) but Temporal sees one call, so a
 	 * backlog coalesces instead of queueing one RPC per row.
 	 */
-	const deliver = async (route: Route | undefined, changes: OutboxRow[]) => {
+	const deliver = async (route: Route | undefined, changes: OutboxRow[], deadline: number) => {
 		if (!route) return; // changes no actor listens to
 		const first = changes[0]!;
-		await options.temporal.workflow.signalWithStart(route.workflowType, {
-			workflowId: `${route.workflowIdPrefix}${first.entity_key}`,
-			taskQueue: options.taskQueue,
-			args: [{ entityKey: first.entity_key }],
-			signal: route.signalName,
-			signalArgs: [
-				changes.map((c) => ({
-					outboxId: Number(c.id),
-					table: c.table_name,
-					operation: c.operation,
-					rowId: c.row_id,
-				})),
-			],
-		});
+		// The deadline stops the client's own retries of an unavailable Temporal.
+		await options.temporal.withDeadline(deadline, () =>
+			options.temporal.workflow.signalWithStart(route.workflowType, {
+				workflowId: `${route.workflowIdPrefix}${first.entity_key}`,
+				taskQueue: options.taskQueue,
+				args: [{ entityKey: first.entity_key }],
+				signal: route.signalName,
+				signalArgs: [
+					changes.map((c) => ({
+						outboxId: Number(c.id),
+						table: c.table_name,
+						operation: c.operation,
+						rowId: c.row_id,
+					})),
+				],
+			}),
+		);
 	};
 
-	/** One transaction: claim entities, deliver their changes in order, mark what was delivered. */
+	/**
+	 * One transaction: claim entities, deliver their changes in order, mark
+	 * what was delivered. Returns how many were delivered and the first
+	 * failure, if any (the failed entity's changes stay pending, in order).
+	 */
 	const batch = () =>
 		sql.begin(async (tx) => {
 			const keys = await claimEntities(tx, entities);
-			if (keys.length === 0) return 0;
+			if (keys.length === 0) return { n: 0, failure: undefined };
 			const rows = await pendingChanges(tx, keys, rowsPerBatch);
 			const byEntity = Map.groupBy(rows, (r) => r.entity_key);
+			const deadline = Date.now() + batchTimeoutMs;
 			const done: string[] = [];
 			const failures: unknown[] = [];
 			await Promise.all(
 				[...byEntity.values()].map(async (changes) => {
 					for (const { route, changes: group } of byRoute(changes, routes)) {
 						try {
-							await deliver(route, group);
+							await deliver(route, group, deadline);
 						} catch (error) {
 							failures.push(error);
 							return; // keep this entity's later changes behind the failed ones
@@ -101,9 +120,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 				}),
 			);
 			await markDelivered(tx, done);
-			if (failures.length > 0)
-				log.warn("delivery failed; will retry", { failed: failures.length, error: failures[0] });
-			return done.length;
+			return { n: done.length, failure: failures[0] };
 		});
 
 	const drainOnce = async (): Promise<number> => {
@@ -112,13 +129,21 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			again = false;
 			for (;;) {
 				if (stopped) return total;
-				const n = await batch();
+				const { n, failure } = await batch();
 				total += n;
 				delivered += n;
+				if (failure !== undefined) throw failure;
 				if (n === 0) break;
 			}
 		} while (again);
 		return total;
+	};
+
+	/** After a failure: try again soon (doubling up to the poll interval), not only on the next NOTIFY. */
+	const retryLater = () => {
+		retryDelayMs = Math.min(pollIntervalMs, Math.max(250, retryDelayMs * 2));
+		clearTimeout(retryTimer);
+		retryTimer = setTimeout(() => void drain(), retryDelayMs);
 	};
 
 	const drain = (): Promise<number> => {
@@ -127,10 +152,19 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			return running;
 		}
 		running = drainOnce()
-			.catch((error) => {
-				log.warn("drain failed", { error });
-				return 0;
-			})
+			.then(
+				(n) => {
+					outage.ok();
+					retryDelayMs = 0;
+					return n;
+				},
+				(error) => {
+					// Temporal or Postgres unreachable: locks are released (the transaction ended).
+					outage.failed(error);
+					if (!stopped) retryLater();
+					return 0;
+				},
+			)
 			.finally(() => {
 				running = undefined;
 			});
@@ -145,7 +179,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			void drain(); // on start and after every reconnect
 		},
 	);
-	const timer = setInterval(() => void drain(), options.pollIntervalMs ?? 5000);
+	const timer = setInterval(() => void drain(), pollIntervalMs);
 
 	return {
 		drain,
@@ -155,6 +189,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		async stop() {
 			stopped = true;
 			clearInterval(timer);
+			clearTimeout(retryTimer);
 			await running;
 			await listener.unlisten();
 		},

@@ -86,6 +86,19 @@ export async function lockOwnedEvent(sql: Sql, id: string, ownerId: string): Pro
 	return row;
 }
 
+/**
+ * Locks, in id order, every event whose rows a deletion of this user changes
+ * (owned events and events the user takes part in). A transaction that
+ * changes several events locks them all first, sorted, so it cannot deadlock
+ * with one that locks a single event and then changes it (migrations/00005).
+ */
+export async function lockEventsOfUser(sql: Sql, userId: string): Promise<void> {
+	await sql`
+		select id from events
+		where owner_id = ${userId} or id in (select event_id from participants where user_id = ${userId})
+		order by id for update`;
+}
+
 /** Locks any event row by id (registration: knowing the id is enough). */
 export async function lockEvent(sql: Sql, id: string): Promise<EventRow | undefined> {
 	const [row] = await sql<EventRow[]>`select * from events where id = ${id} for update`;

@@ -166,6 +166,7 @@ export function createEventService(deps: { sql: Sql }) {
 		 */
 		async cancelParticipant(userId: string, eventId: string, participantId: string): Promise<void> {
 			await sql.begin(async (tx) => {
+				await lockEvent(tx, eventId); // lock order: the entity's row first (migrations/00005)
 				const p = await lockParticipant(tx, eventId, participantId);
 				if (!p || (p.user_id !== userId && p.owner_id !== userId)) throw new NotFound("participant");
 				if (p.status === "cancelled") return;
@@ -183,6 +184,7 @@ export function createEventService(deps: { sql: Sql }) {
 			status: "confirmed" | "attended",
 		): Promise<ParticipantView> {
 			return sql.begin(async (tx) => {
+				await lockEvent(tx, eventId); // lock order: the entity's row first (migrations/00005)
 				const p = await lockParticipant(tx, eventId, participantId);
 				if (!p || p.owner_id !== ownerId) throw new NotFound("participant");
 				if (p.status !== "registered" && p.status !== "confirmed")

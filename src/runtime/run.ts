@@ -97,6 +97,7 @@ export async function runRoles(
 			log.info("worker running", {
 				taskQueue: config.temporal.taskQueue,
 				pollIntervalMs: config.bridgePollMs,
+				batchTimeoutMs: config.bridgeBatchTimeoutMs,
 			});
 		}
 		if (role === "bridge" || all) {
@@ -106,6 +107,7 @@ export async function runRoles(
 				temporal: temporal.client,
 				taskQueue: config.temporal.taskQueue,
 				pollIntervalMs: config.bridgePollMs,
+				batchTimeoutMs: config.bridgeBatchTimeoutMs,
 			});
 			stops.push(["bridge", bridge.stop]);
 		}

@@ -1,5 +1,6 @@
 /** The signed-in user's own profile: read, change, delete. */
 import { verifyPassword } from "../auth/passwords.ts";
+import { lockEventsOfUser } from "../events/repository.ts";
 import { Conflict, Unauthorized, Unprocessable } from "../http/errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { UserRow } from "./repository.ts";
@@ -45,7 +46,10 @@ export function createUserService(deps: { sql: Sql }) {
 
 		/** Deletes the account; sessions, tokens and everything it owns go with it (foreign keys). */
 		async remove(user: UserRow): Promise<void> {
-			await sql`delete from users where id = ${user.id}`;
+			await sql.begin(async (tx) => {
+				await lockEventsOfUser(tx, user.id);
+				await tx`delete from users where id = ${user.id}`;
+			});
 		},
 
 		async list(options: { limit: number; offset: number }): Promise<{ items: UserRow[]; total: number }> {
