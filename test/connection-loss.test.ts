@@ -1,12 +1,13 @@
 /**
- * A lost connection never takes a process down: the production `bridge` and
- * `worker` roles run as child processes while every one of their PostgreSQL
- * connections is terminated again and again in the middle of bridge batches
- * and worker activities. Both keep running, delivery resumes, and every
- * change reaches its actor exactly once.
+ * A lost connection never takes a process down: the production `api`,
+ * `bridge` and `worker` roles run as child processes while every one of their
+ * PostgreSQL connections is terminated again and again in the middle of
+ * requests, bridge batches and worker activities. All keep running, delivery
+ * resumes, and every change reaches its actor exactly once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Client } from "@temporalio/client";
+import { freePort } from "../src/infra/process.ts";
 import { connectTemporalClient, type TemporalClientHandle } from "../src/temporal/client.ts";
 import type { EventActorState } from "../workflows/event.ts";
 import { freshDatabase, type TestDatabase } from "./support/db.ts";
@@ -17,6 +18,7 @@ import { eventually } from "./support/wait.ts";
 let db: TestDatabase;
 let temporal: TemporalClientHandle;
 let roles: RoleProcess[] = [];
+const apiPort = freePort();
 
 beforeAll(async () => {
 	db = await freshDatabase();
@@ -28,7 +30,16 @@ beforeAll(async () => {
 		BRIDGE_POLL_MS: "1000",
 		LOG_LEVEL: "info",
 	};
-	roles = [herald(["worker"], roleEnv), herald(["bridge"], roleEnv)];
+	roles = [
+		herald(["worker"], roleEnv),
+		herald(["bridge"], roleEnv),
+		herald(["api"], {
+			...roleEnv,
+			PORT: String(apiPort),
+			HOST: "127.0.0.1",
+			AUTH_JWT_SECRET: "connection-loss-secret-0123456789-0123456789",
+		}),
+	];
 	for (const role of roles)
 		await eventually(() => role.output().includes('"msg":"ready"') || role.child.exitCode !== null, {
 			what: "role ready",
@@ -85,8 +96,12 @@ describe("connection loss", () => {
 			await eventually(
 				async () => (await db.sql`select 1 from outbox where delivered_at is not null limit 1`).length > 0,
 			);
+			const reads = Promise.all(
+				[0, 1, 2, 3].map(() => fetch(`http://127.0.0.1:${apiPort}/api/v1/health`).then((r) => r.status)),
+			);
 			killed += (await terminateHeraldConnections()).length;
 			await writes;
+			for (const status of await reads) expect([200, 503]).toContain(status); // degraded, never a crash
 			await eventually(
 				async () => {
 					const dead = roles.find((r) => r.child.exitCode !== null);
