@@ -10,14 +10,15 @@
  * Knobs: BENCH_SECONDS (per rate, default 10), BENCH_RATES (default "200,500"),
  * BENCH_BACKLOG (default 10000), BENCH_EVENTS (entities, default 200).
  */
+
+import { resolveInfra } from "../src/app/infra.ts";
+import { startWorker } from "../src/app/worker.ts";
 import { startBridge } from "../src/bridge/bridge.ts";
 import { loadConfig } from "../src/config.ts";
 import { migrate } from "../src/infra/db/migrate.ts";
 import { createSql } from "../src/infra/db/sql.ts";
 import { createLogger } from "../src/infra/log.ts";
-import { resolveInfra } from "../src/runtime/infra.ts";
-import { connectTemporalClient } from "../src/temporal/client.ts";
-import { startWorker } from "../src/temporal/worker.ts";
+import { connectTemporalClient } from "../src/infra/temporal/client.ts";
 import { fmt, knob, machine, summary } from "./lib/proc.ts";
 
 const seconds = knob("BENCH_SECONDS", 10);

@@ -19,19 +19,20 @@
  *
  * Knobs: BENCH_OUTAGE_SECONDS (8), BENCH_DELIVERIES (40). Hard stop after 120 s.
  */
+
+import { type Infra, resolveInfra } from "../src/app/infra.ts";
+import { startWorker } from "../src/app/worker.ts";
 import { insertChannel } from "../src/channels/repository.ts";
 import { loadConfig } from "../src/config.ts";
-import { createDestinationGuard, guardSettings } from "../src/delivery/guard.ts";
-import { createSenders, senderSettings } from "../src/delivery/senders/index.ts";
 import { migrate } from "../src/infra/db/migrate.ts";
 import { createSql, type Sql } from "../src/infra/db/sql.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
+import { connectTemporalClient, type TemporalClientHandle } from "../src/infra/temporal/client.ts";
 import { createNotification } from "../src/notifications/repository.ts";
-import { type Infra, resolveInfra } from "../src/runtime/infra.ts";
-import { connectTemporalClient, type TemporalClientHandle } from "../src/temporal/client.ts";
+import { createDestinationGuard, guardSettings } from "../src/outbound/guard.ts";
+import { createSenders, senderSettings } from "../src/outbound/senders/index.ts";
 import { workflowIds } from "../src/temporal/names.ts";
-import { startWorker } from "../src/temporal/worker.ts";
 import { fmt, knob, machine, onInterrupt, summary } from "./lib/proc.ts";
 
 const outageSeconds = knob("BENCH_OUTAGE_SECONDS", 8);

@@ -3,11 +3,12 @@
  * bridge | migrate | all | dev. `dev` is `all` on embedded defaults (it starts
  * PostgreSQL, Temporal and Redis itself when they are not configured).
  */
+
+import { resolveInfra } from "./app/infra.ts";
+import { parseRole } from "./app/roles.ts";
+import { runRoles } from "./app/run.ts";
 import { ConfigInvalid, loadConfig, redactedView } from "./config.ts";
 import { createLogger } from "./infra/log.ts";
-import { parseRole } from "./roles.ts";
-import { resolveInfra } from "./runtime/infra.ts";
-import { runRoles } from "./runtime/run.ts";
 
 async function main(): Promise<void> {
 	const role = parseRole(process.argv[2]);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type BridgeHandle, startBridge } from "../src/bridge/bridge.ts";
 import { createSql, type Sql } from "../src/infra/db/sql.ts";
 import { createLogger } from "../src/infra/log.ts";
-import { connectTemporalClient, type TemporalClientHandle } from "../src/temporal/client.ts";
+import { connectTemporalClient, type TemporalClientHandle } from "../src/infra/temporal/client.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { freshDatabase, type TestDatabase } from "./support/db.ts";
 import { testEnv } from "./support/env.ts";

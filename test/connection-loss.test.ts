@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Client } from "@temporalio/client";
 import { freePort } from "../src/infra/process.ts";
-import { connectTemporalClient, type TemporalClientHandle } from "../src/temporal/client.ts";
+import { connectTemporalClient, type TemporalClientHandle } from "../src/infra/temporal/client.ts";
 import type { EventActorState } from "../workflows/event.ts";
 import { freshDatabase, type TestDatabase } from "./support/db.ts";
 import { testEnv } from "./support/env.ts";

@@ -8,10 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { insertChannel } from "../src/channels/repository.ts";
-import { createDestinationGuard, type DestinationGuard, guardSettings } from "../src/delivery/guard.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
 import { createNotification } from "../src/notifications/repository.ts";
+import { createDestinationGuard, type DestinationGuard, guardSettings } from "../src/outbound/guard.ts";
 import { workflowIds } from "../src/temporal/names.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";

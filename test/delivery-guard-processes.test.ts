@@ -6,10 +6,10 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { createDestinationGuard } from "../src/delivery/guard.ts";
-import { DeliveryFailed } from "../src/delivery/types.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
+import { createDestinationGuard } from "../src/outbound/guard.ts";
+import { DeliveryFailed } from "../src/outbound/types.ts";
 import { testEnv } from "./support/env.ts";
 import { deleteKeys } from "./support/redis.ts";
 import { eventually } from "./support/wait.ts";

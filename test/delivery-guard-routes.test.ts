@@ -3,7 +3,7 @@
  * GET /api/v1/circuits and POST /api/v1/circuits/:key/reset.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { DeliveryFailed } from "../src/delivery/types.ts";
+import { DeliveryFailed } from "../src/outbound/types.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type Registered, register } from "./support/tokens.ts";
 

@@ -4,10 +4,10 @@
  * limiter, which failures count, and failing open when Redis is unreachable.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { createDestinationGuard, type DestinationGuard, type GuardSettings } from "../src/delivery/guard.ts";
-import { DeliveryFailed } from "../src/delivery/types.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
+import { createDestinationGuard, type DestinationGuard, type GuardSettings } from "../src/outbound/guard.ts";
+import { DeliveryFailed } from "../src/outbound/types.ts";
 import { testEnv } from "./support/env.ts";
 import { deleteKeys } from "./support/redis.ts";
 import { eventually } from "./support/wait.ts";

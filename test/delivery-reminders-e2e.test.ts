@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BridgeHandle } from "../src/bridge/bridge.ts";
-import { verifyWebhookSignature } from "../src/delivery/senders/webhook.ts";
+import { verifyWebhookSignature } from "../src/outbound/senders/webhook.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { loadConfig } from "../src/config.ts";
 import { deliveryPolicies } from "../src/deliveries/policy.ts";
 import { describeDestination, redactError } from "../src/deliveries/request.ts";
-import type { ChannelTarget } from "../src/delivery/types.ts";
+import type { ChannelTarget } from "../src/outbound/types.ts";
 
 const hook = {
 	kind: "webhook" as const,

@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
-import { createEmailSender, type EmailSender, renderEmail } from "../src/delivery/senders/email.ts";
-import type { DeliveryRequest } from "../src/delivery/types.ts";
 import { freePort } from "../src/infra/process.ts";
+import { createEmailSender, type EmailSender, renderEmail } from "../src/outbound/senders/email.ts";
+import type { DeliveryRequest } from "../src/outbound/types.ts";
 import { failure } from "./support/senders.ts";
 
 const received: { to: string[]; raw: string }[] = [];

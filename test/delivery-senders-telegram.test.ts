@@ -1,12 +1,12 @@
 /** The Telegram sender against a local stand-in for the Bot API (Bun.serve on 127.0.0.1). */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { freePort } from "../src/infra/process.ts";
 import {
 	createTelegramSender,
 	renderTelegramText,
 	TELEGRAM_TEXT_LIMIT,
-} from "../src/delivery/senders/telegram.ts";
-import type { DeliveryRequest } from "../src/delivery/types.ts";
-import { freePort } from "../src/infra/process.ts";
+} from "../src/outbound/senders/telegram.ts";
+import type { DeliveryRequest } from "../src/outbound/types.ts";
 import { failure } from "./support/senders.ts";
 
 const TOKEN = "123456789:AAH-test_token-Secret";

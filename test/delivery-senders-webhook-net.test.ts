@@ -1,7 +1,7 @@
 /** Webhook transport details: HTTPS pinned to the checked address, TLS name checks, the connect timeout. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createWebhookSender } from "../src/delivery/senders/webhook.ts";
-import type { DeliveryRequest } from "../src/delivery/types.ts";
+import { createWebhookSender } from "../src/outbound/senders/webhook.ts";
+import type { DeliveryRequest } from "../src/outbound/types.ts";
 import { failure } from "./support/senders.ts";
 
 // A self-signed P-256 certificate for hooks.example.test, valid until 2126; test use only.

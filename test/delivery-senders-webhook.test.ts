@@ -1,7 +1,7 @@
 /** The webhook sender against a real receiver on 127.0.0.1 (no fetch mocks). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createWebhookSender, verifyWebhookSignature } from "../src/delivery/senders/webhook.ts";
-import type { DeliveryRequest, Sender } from "../src/delivery/types.ts";
+import { createWebhookSender, verifyWebhookSignature } from "../src/outbound/senders/webhook.ts";
+import type { DeliveryRequest, Sender } from "../src/outbound/types.ts";
 import { failure } from "./support/senders.ts";
 
 const SECRET = "whsec_test_secret";

@@ -1,10 +1,10 @@
 /** Sender wiring and the small pure pieces: Retry-After, protected headers, config → settings. */
 import { expect, test } from "bun:test";
 import { loadConfig } from "../src/config.ts";
-import { parseRetryAfter } from "../src/delivery/senders/http.ts";
-import { createSenders, senderSettings } from "../src/delivery/senders/index.ts";
-import { isProtectedHeader, signWebhook, verifyWebhookSignature } from "../src/delivery/senders/webhook.ts";
-import { DeliveryFailed, type DeliveryRequest } from "../src/delivery/types.ts";
+import { parseRetryAfter } from "../src/outbound/senders/http.ts";
+import { createSenders, senderSettings } from "../src/outbound/senders/index.ts";
+import { isProtectedHeader, signWebhook, verifyWebhookSignature } from "../src/outbound/senders/webhook.ts";
+import { DeliveryFailed, type DeliveryRequest } from "../src/outbound/types.ts";
 
 test("Retry-After: seconds, HTTP date, garbage", () => {
 	const now = Date.parse("2026-01-01T00:00:00Z");

@@ -5,8 +5,8 @@
  * when attempts run out the delivery is failed; every attempt is recorded.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { verifyWebhookSignature } from "../src/delivery/senders/webhook.ts";
 import { createNotification } from "../src/notifications/repository.ts";
+import { verifyWebhookSignature } from "../src/outbound/senders/webhook.ts";
 import { workflowIds } from "../src/temporal/names.ts";
 import type { DeliveryReport } from "../workflows/delivery.ts";
 import { type Actors, startActors } from "./support/actors.ts";

@@ -7,8 +7,8 @@
  * idempotency key — applies the effect exactly once.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connectTemporalClient, type TemporalClientHandle } from "../src/infra/temporal/client.ts";
 import { createNotification } from "../src/notifications/repository.ts";
-import { connectTemporalClient, type TemporalClientHandle } from "../src/temporal/client.ts";
 import { workflowIds } from "../src/temporal/names.ts";
 import type { DeliveryReport } from "../workflows/delivery.ts";
 import { type Actors, startActors } from "./support/actors.ts";

@@ -5,8 +5,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ROLES } from "../src/app/roles.ts";
 import { loadConfig } from "../src/config.ts";
-import { ROLES } from "../src/roles.ts";
 
 const root = join(import.meta.dir, "..");
 const read = (path: string): string => readFileSync(join(root, path), "utf8");

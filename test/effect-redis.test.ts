@@ -11,14 +11,14 @@ import { join } from "node:path";
 import type { Redis as UpstashRedis } from "@upstash/redis";
 import { Deferred, Duration, Effect, Fiber, Layer, Queue, type Scope } from "effect";
 import { CircuitBreaker, RateLimiter, Redis } from "effect/persistence";
+import { startRedisGateway } from "../src/infra/embedded/redis-gateway.ts";
+import { startRedisServer } from "../src/infra/embedded/redis-server.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
 import {
 	circuitBreakerStoreLayer,
 	layerUpstashRedis,
 	rateLimiterStoreLayer,
 } from "../src/infra/redis/effect-redis.ts";
-import { startRedisGateway } from "../src/infra/redis/gateway.ts";
-import { startRedisServer } from "../src/infra/redis/redis-server.ts";
 import { startTestGateway } from "./fixtures/redis-gateway.ts";
 
 const env = await startTestGateway("effect");

@@ -1,11 +1,15 @@
 /** /api/v1/health against the real services, and against a database that is not there. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { createApp } from "../src/http/app.ts";
+import { createApp } from "../src/app/api.ts";
 import { createSql, pingDatabase, type Sql } from "../src/infra/db/sql.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { freePort } from "../src/infra/process.ts";
 import { createRedis, pingRedis } from "../src/infra/redis/client.ts";
-import { connectTemporalClient, pingTemporal, type TemporalClientHandle } from "../src/temporal/client.ts";
+import {
+	connectTemporalClient,
+	pingTemporal,
+	type TemporalClientHandle,
+} from "../src/infra/temporal/client.ts";
 import { testEnv } from "./support/env.ts";
 
 let sql: Sql;

@@ -1,7 +1,7 @@
 /** The HTTP edge through `app.handle`: error mapping, request ids, limits, compression, CORS, docs. */
 import { describe, expect, test } from "bun:test";
 import { Elysia, t } from "elysia";
-import { createApp } from "../src/http/app.ts";
+import { createApp } from "../src/app/api.ts";
 import { Conflict, NotFound } from "../src/http/errors.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { eventually } from "./support/wait.ts";

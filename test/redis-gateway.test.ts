@@ -8,9 +8,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startRedisGateway } from "../src/infra/embedded/redis-gateway.ts";
+import { startRedisServer } from "../src/infra/embedded/redis-server.ts";
 import { createRedis, pingRedis } from "../src/infra/redis/client.ts";
-import { startRedisGateway } from "../src/infra/redis/gateway.ts";
-import { startRedisServer } from "../src/infra/redis/redis-server.ts";
 import { startTestGateway } from "./fixtures/redis-gateway.ts";
 
 const env = await startTestGateway("gateway");

@@ -11,7 +11,7 @@ import {
 	parseCidr,
 	parseIp,
 	type Resolver,
-} from "../src/delivery/ssrf.ts";
+} from "../src/outbound/ssrf.ts";
 
 async function refusal(url: string, allowPrivate: string[] = [], resolve?: Resolver): Promise<string> {
 	try {

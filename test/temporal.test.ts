@@ -1,10 +1,10 @@
 /** A real Temporal dev server and a real Bun worker: the daily cleanup end to end, and its schedule. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ensureSchedules, wantedSchedules } from "../src/app/schedules.ts";
+import { startWorker, type WorkerHandle } from "../src/app/worker.ts";
 import { createLogger } from "../src/infra/log.ts";
-import { connectTemporalClient, type TemporalClientHandle } from "../src/temporal/client.ts";
+import { connectTemporalClient, type TemporalClientHandle } from "../src/infra/temporal/client.ts";
 import { workflowIds } from "../src/temporal/names.ts";
-import { ensureSchedules, wantedSchedules } from "../src/temporal/schedules.ts";
-import { startWorker, type WorkerHandle } from "../src/temporal/worker.ts";
 import { freshDatabase, type TestDatabase } from "./support/db.ts";
 import { testEnv } from "./support/env.ts";
 import { eventually } from "./support/wait.ts";

@@ -17,15 +17,15 @@ import {
 	planDeliveryRows,
 } from "../../src/deliveries/repository.ts";
 import { deliveryRequest, describeDestination, redactError } from "../../src/deliveries/request.ts";
-import type { DestinationGuard } from "../../src/delivery/guard.ts";
+import type { Sql } from "../../src/infra/db/sql.ts";
+import type { DestinationGuard } from "../../src/outbound/guard.ts";
 import {
 	type ChannelKind,
 	DeliveryFailed,
 	destinationKey,
 	type Sender,
 	type SendOutcome,
-} from "../../src/delivery/types.ts";
-import type { Sql } from "../../src/infra/db/sql.ts";
+} from "../../src/outbound/types.ts";
 import type { DeliverResult, DeliveryPlan } from "../../workflows/delivery-plan.ts";
 
 export type DeliverySettings = HeraldConfig["delivery"];

@@ -7,9 +7,9 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Infra, resolveInfra } from "../../src/app/infra.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/infra/log.ts";
-import { type Infra, resolveInfra } from "../../src/runtime/infra.ts";
 import {
 	BUN,
 	type Child,

@@ -1,14 +1,14 @@
 /**
  * The real Herald app (`createApp`, all middleware) with trivial probes,
- * served like src/runtime/run.ts does, in its own process. BENCH_VARIANT picks
+ * served like src/app/run.ts does, in its own process. BENCH_VARIANT picks
  * an ablation for profiling (see VARIANTS): one part removed.
  */
 import { type AnyElysia, Elysia } from "elysia";
+import { createApp } from "../../src/app/api.ts";
 import { loadConfig } from "../../src/config.ts";
 import { docs } from "../../src/docs/swagger.ts";
 import { healthRoutes } from "../../src/health/routes.ts";
 import type { HealthProbes } from "../../src/health/service.ts";
-import { createApp } from "../../src/http/app.ts";
 import { compression } from "../../src/http/compression.ts";
 import { requestContext } from "../../src/http/request-context.ts";
 import { createLogger } from "../../src/infra/log.ts";

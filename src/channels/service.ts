@@ -5,12 +5,12 @@
  * receives notifications only after its address confirmed a code.
  */
 import { randomBytes } from "node:crypto";
-import { isProtectedHeader } from "../delivery/senders/webhook.ts";
-import { assertPublicDestination, DestinationRefused, parseAllowList } from "../delivery/ssrf.ts";
-import type { Sender } from "../delivery/types.ts";
 import { Conflict, NotFound, TooManyRequests, Unprocessable } from "../http/errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
+import { isProtectedHeader } from "../outbound/senders/webhook.ts";
+import { assertPublicDestination, DestinationRefused, parseAllowList } from "../outbound/ssrf.ts";
+import type { Sender } from "../outbound/types.ts";
 import {
 	type ChannelView,
 	type CreateChannelBody,

@@ -4,7 +4,7 @@
  * the email sender, like any notification.
  */
 import { createHash, randomInt, timingSafeEqual } from "node:crypto";
-import type { DeliveryRequest } from "../delivery/types.ts";
+import type { DeliveryRequest } from "../outbound/types.ts";
 
 export const CODE_TTL_MS = 15 * 60_000;
 export const MAX_WRONG_CODES = 5;

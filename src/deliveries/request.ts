@@ -4,7 +4,7 @@
  * credentials and carry error text with every secret taken out.
  */
 import type { ChannelRow } from "../channels/repository.ts";
-import type { ChannelTarget, DeliveryRequest } from "../delivery/types.ts";
+import type { ChannelTarget, DeliveryRequest } from "../outbound/types.ts";
 import type { DeliveryContext } from "./repository.ts";
 
 const MAX_ERROR_LENGTH = 500;

@@ -4,8 +4,8 @@
  * needs a signed-in user; other users' events answer 404, never 403.
  */
 import { Elysia, t } from "elysia";
+import type { ApiServices } from "../app/services.ts";
 import { authPlugin } from "../auth/plugin.ts";
-import type { ApiServices } from "../runtime/api-services.ts";
 import {
 	CreateEventBody,
 	ErrorBody,

@@ -1,11 +1,11 @@
 /** A worker and a bridge for tests, on a task queue of their own. */
 
 import type { DeliveryDeps } from "../../activities/delivery/index.ts";
+import { startWorker, type WorkerHandle } from "../../src/app/worker.ts";
 import { type BridgeHandle, startBridge } from "../../src/bridge/bridge.ts";
 import type { Sql } from "../../src/infra/db/sql.ts";
 import { createLogger } from "../../src/infra/log.ts";
-import { connectTemporalClient, type TemporalClientHandle } from "../../src/temporal/client.ts";
-import { startWorker, type WorkerHandle } from "../../src/temporal/worker.ts";
+import { connectTemporalClient, type TemporalClientHandle } from "../../src/infra/temporal/client.ts";
 import { testEnv } from "./env.ts";
 
 export interface Actors {

@@ -3,13 +3,14 @@
  * Redis (through @upstash/redis) with a per-file rate-limit prefix, real
  * services, driven through `app.handle`.
  */
+
+import { type App, createApp } from "../../src/app/api.ts";
+import { type ApiServices, bootstrapAdmin, createApiServices } from "../../src/app/services.ts";
 import { loadConfig } from "../../src/config.ts";
-import { type App, createApp } from "../../src/http/app.ts";
 import { pingDatabase } from "../../src/infra/db/sql.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { createRedis, pingRedis } from "../../src/infra/redis/client.ts";
-import { type ApiServices, bootstrapAdmin, createApiServices } from "../../src/runtime/api-services.ts";
-import { connectTemporalClient } from "../../src/temporal/client.ts";
+import { connectTemporalClient } from "../../src/infra/temporal/client.ts";
 import { freshDatabase, type TestDatabase } from "./db.ts";
 import { testEnv } from "./env.ts";
 

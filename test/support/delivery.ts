@@ -6,10 +6,10 @@
 import { join } from "node:path";
 import type { DeliveryDeps } from "../../activities/delivery/index.ts";
 import { type HeraldConfig, loadConfig } from "../../src/config.ts";
-import { createDestinationGuard, guardSettings } from "../../src/delivery/guard.ts";
-import { createSenders, senderSettings } from "../../src/delivery/senders/index.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { createRedis } from "../../src/infra/redis/client.ts";
+import { createDestinationGuard, guardSettings } from "../../src/outbound/guard.ts";
+import { createSenders, senderSettings } from "../../src/outbound/senders/index.ts";
 import { testEnv } from "./env.ts";
 
 /** Fast retries and timeouts; receivers on 127.0.0.1 are allowed. */

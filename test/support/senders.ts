@@ -1,6 +1,6 @@
 /** Shared by the sender tests. */
 import { expect } from "bun:test";
-import { DeliveryFailed } from "../../src/delivery/types.ts";
+import { DeliveryFailed } from "../../src/outbound/types.ts";
 
 /** Awaits a send that must fail, and returns its DeliveryFailed. */
 export async function failure(promise: Promise<unknown>): Promise<DeliveryFailed> {

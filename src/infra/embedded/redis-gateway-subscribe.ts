@@ -7,8 +7,9 @@
  * base64 (`@upstash/redis` does not decode event streams). A payload with a
  * newline is split into several `data:` lines, as the SSE standard joins them.
  */
-import type { RedisConnectionPool } from "./connection-pool.ts";
+
 import { RedisReplyError, type Reply, replyToText } from "./resp.ts";
+import type { RedisConnectionPool } from "./resp-pool.ts";
 
 const encoder = new TextEncoder();
 

@@ -19,7 +19,6 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { Server } from "bun";
-import { RedisConnectionPool } from "./connection-pool.ts";
 import {
 	type CommandReply,
 	GatewayRequestError,
@@ -28,10 +27,11 @@ import {
 	parseCommands,
 	refusal,
 	toCommandReply,
-} from "./gateway-commands.ts";
-import { subscribeResponse } from "./gateway-subscribe.ts";
+} from "./redis-gateway-commands.ts";
+import { subscribeResponse } from "./redis-gateway-subscribe.ts";
 import { RedisReplyError, type Reply } from "./resp.ts";
 import type { RespConnection } from "./resp-connection.ts";
+import { RedisConnectionPool } from "./resp-pool.ts";
 
 export interface RedisGateway {
 	readonly url: string;

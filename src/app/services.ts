@@ -11,12 +11,12 @@ import { createTokenIssuer, type TokenIssuer, type TokenSettings } from "../auth
 import { type ChannelService, createChannelService } from "../channels/service.ts";
 import { ConfigInvalid, type HeraldConfig, secret } from "../config.ts";
 import { createDeliveryService, type DeliveryService } from "../deliveries/service.ts";
-import { createDestinationGuard, type DestinationGuard, guardSettings } from "../delivery/guard.ts";
-import { createSenders, type Senders, senderSettings } from "../delivery/senders/index.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import type { UpstashRedis } from "../infra/redis/client.ts";
 import { createNotificationService, type NotificationService } from "../notifications/service.ts";
+import { createDestinationGuard, type DestinationGuard, guardSettings } from "../outbound/guard.ts";
+import { createSenders, type Senders, senderSettings } from "../outbound/senders/index.ts";
 import { createRealtimeHub, type RealtimeHub } from "../realtime/hub.ts";
 import { createUserService, type UserService } from "../users/service.ts";
 

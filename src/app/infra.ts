@@ -7,13 +7,13 @@
 import { join, resolve } from "node:path";
 import { Option } from "effect";
 import { ConfigInvalid, type HeraldConfig, secret } from "../config.ts";
-import { startEmbeddedPostgres } from "../infra/db/embedded-postgres.ts";
+import { startEmbeddedPostgres } from "../infra/embedded/postgres.ts";
+import { startRedisGateway } from "../infra/embedded/redis-gateway.ts";
+import { startRedisServer } from "../infra/embedded/redis-server.ts";
+import { findTemporalCli } from "../infra/embedded/temporal-cli.ts";
+import { startTemporalDevServer } from "../infra/embedded/temporal-dev-server.ts";
 import type { Logger } from "../infra/log.ts";
 import { freePort } from "../infra/process.ts";
-import { startRedisGateway } from "../infra/redis/gateway.ts";
-import { startRedisServer } from "../infra/redis/redis-server.ts";
-import { findTemporalCli } from "../infra/temporal/cli.ts";
-import { startTemporalDevServer } from "../infra/temporal/dev-server.ts";
 
 export interface Infra {
 	readonly databaseUrl: string;

@@ -3,19 +3,19 @@ import { Elysia } from "elysia";
 import { adminRoutes } from "../admin/routes.ts";
 import { authRoutes, jwksRoute } from "../auth/routes.ts";
 import { channelRoutes } from "../channels/routes.ts";
+import { circuitRoutes } from "../deliveries/circuits-routes.ts";
 import { deliveryRoutes } from "../deliveries/routes.ts";
-import { circuitRoutes } from "../delivery/circuits-routes.ts";
 import { docs } from "../docs/swagger.ts";
 import { eventRoutes } from "../events/routes.ts";
 import { healthRoutes } from "../health/routes.ts";
 import type { HealthProbes } from "../health/service.ts";
+import { compression } from "../http/compression.ts";
+import { requestContext } from "../http/request-context.ts";
 import type { Logger } from "../infra/log.ts";
 import { notificationRoutes } from "../notifications/routes.ts";
 import { realtimeRoutes } from "../realtime/routes.ts";
-import type { ApiServices } from "../runtime/api-services.ts";
 import { userRoutes } from "../users/routes.ts";
-import { compression } from "./compression.ts";
-import { requestContext } from "./request-context.ts";
+import type { ApiServices } from "./services.ts";
 
 export interface AppDeps {
 	log: Logger;

@@ -4,7 +4,7 @@
  * created, so any number of processes can run this at once.
  */
 import { type Client, ScheduleAlreadyRunning, type ScheduleOptions } from "@temporalio/client";
-import { scheduleIds, workflowIds } from "./names.ts";
+import { scheduleIds, workflowIds } from "../temporal/names.ts";
 
 export function wantedSchedules(options: { taskQueue: string; cleanupCron: string }): ScheduleOptions[] {
 	return [

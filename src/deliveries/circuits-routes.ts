@@ -1,9 +1,9 @@
 /** Delivery circuits for administrators: what is open, and closing one by hand. */
 import { Elysia, t } from "elysia";
+import type { ApiServices } from "../app/services.ts";
 import { ErrorBody } from "../auth/model.ts";
 import { authPlugin } from "../auth/plugin.ts";
 import { NotFound } from "../http/errors.ts";
-import type { ApiServices } from "../runtime/api-services.ts";
 
 const CircuitView = t.Object({
 	key: t.String({ description: "Destination key: `webhook:<host>`, `smtp:<host>:<port>`, `telegram:bot`" }),

@@ -8,20 +8,20 @@ import { startBridge } from "../bridge/bridge.ts";
 import { outboxStats } from "../bridge/outbox.ts";
 import type { HeraldConfig } from "../config.ts";
 import { deliveryPolicies } from "../deliveries/policy.ts";
-import { createDestinationGuard, guardSettings } from "../delivery/guard.ts";
-import { createSenders, senderSettings } from "../delivery/senders/index.ts";
-import { createApp } from "../http/app.ts";
 import { migrate } from "../infra/db/migrate.ts";
 import { createSql, pingDatabase } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { createRedis, pingRedis } from "../infra/redis/client.ts";
-import type { Role } from "../roles.ts";
-import { connectTemporalClient, pingTemporal } from "../temporal/client.ts";
-import { ensureSchedules, wantedSchedules } from "../temporal/schedules.ts";
-import { startWorker } from "../temporal/worker.ts";
+import { connectTemporalClient, pingTemporal } from "../infra/temporal/client.ts";
+import { createDestinationGuard, guardSettings } from "../outbound/guard.ts";
+import { createSenders, senderSettings } from "../outbound/senders/index.ts";
 import { VERSION } from "../version.ts";
-import { bootstrapAdmin, createApiServices } from "./api-services.ts";
+import { createApp } from "./api.ts";
 import type { Infra } from "./infra.ts";
+import type { Role } from "./roles.ts";
+import { ensureSchedules, wantedSchedules } from "./schedules.ts";
+import { bootstrapAdmin, createApiServices } from "./services.ts";
+import { startWorker } from "./worker.ts";
 
 export interface Running {
 	readonly apiUrl: string | undefined;
