@@ -12,10 +12,10 @@
  */
 
 import { resolveInfra } from "../src/app/infra.ts";
+import { migrate } from "../src/app/migrate.ts";
 import { startWorker } from "../src/app/worker.ts";
 import { startBridge } from "../src/bridge/bridge.ts";
 import { loadConfig } from "../src/config.ts";
-import { migrate } from "../src/infra/db/migrate.ts";
 import { createSql } from "../src/infra/db/sql.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { connectTemporalClient } from "../src/infra/temporal/client.ts";

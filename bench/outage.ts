@@ -21,10 +21,10 @@
  */
 
 import { type Infra, resolveInfra } from "../src/app/infra.ts";
+import { migrate } from "../src/app/migrate.ts";
 import { startWorker } from "../src/app/worker.ts";
 import { insertChannel } from "../src/channels/repository.ts";
 import { loadConfig } from "../src/config.ts";
-import { migrate } from "../src/infra/db/migrate.ts";
 import { createSql, type Sql } from "../src/infra/db/sql.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
@@ -32,7 +32,7 @@ import { connectTemporalClient, type TemporalClientHandle } from "../src/infra/t
 import { createNotification } from "../src/notifications/repository.ts";
 import { createDestinationGuard, guardSettings } from "../src/outbound/guard.ts";
 import { createSenders, senderSettings } from "../src/outbound/senders/index.ts";
-import { workflowIds } from "../src/temporal/names.ts";
+import { workflowIds } from "../workflows/kit/ids.ts";
 import { fmt, knob, machine, onInterrupt, summary } from "./lib/proc.ts";
 
 const outageSeconds = knob("BENCH_OUTAGE_SECONDS", 8);
@@ -111,7 +111,7 @@ async function phase(name: string, breakerFailures: number): Promise<Result> {
 		address: infra.temporalAddress,
 		namespace: "default",
 		taskQueue,
-		deps: { sql: db, delivery: { senders, guard, settings: config.delivery } },
+		deps: { sql: db, config, outbound: { senders, guard } },
 		log,
 	});
 	const stopWorker = async () => {

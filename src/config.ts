@@ -3,25 +3,15 @@
  * README's configuration table; `loadConfig` fails with a one-line message
  * naming the variable when a value is malformed.
  */
-import { Config, ConfigProvider, Effect, Option, Redacted } from "effect";
+import { Config, ConfigProvider, Effect, Option } from "effect";
+import { ConfigInvalid, int, list, type Mode, optSecret, optStr, str } from "./config-kit.ts";
+import { deliveryPolicies } from "./deliveries/policy.ts";
+import type { Feature } from "./feature.ts";
+import { features } from "./features.ts";
 
-export type Mode = "development" | "production" | "test";
+export { ConfigInvalid, type Mode, redactedView, secret } from "./config-kit.ts";
 
-const str = (name: string, fallback: string) => Config.String(name).pipe(Config.withDefault(fallback));
-const int = (name: string, fallback: number) => Config.Int(name).pipe(Config.withDefault(fallback));
-const optStr = (name: string) => Config.option(Config.NonEmptyString(name));
-const optSecret = (name: string) => Config.option(Config.Redacted(name));
-const list = (name: string, fallback: string) =>
-	str(name, fallback).pipe(
-		Config.map((v) =>
-			v
-				.split(",")
-				.map((s) => s.trim())
-				.filter(Boolean),
-		),
-	);
-
-const HeraldConfig = Config.all({
+const CoreConfig = Config.all({
 	mode: Config.Literals(["development", "production", "test"], "HERALD_ENV").pipe(
 		Config.withDefault("production" as Mode),
 	),
@@ -54,8 +44,6 @@ const HeraldConfig = Config.all({
 		gatewayPort: Config.Port("REDIS_GATEWAY_PORT").pipe(Config.withDefault(8079)),
 		embeddedPort: Config.Port("EMBEDDED_REDIS_PORT").pipe(Config.withDefault(6390)),
 	}),
-	cleanupCron: str("CLEANUP_CRON", "0 2 * * *"),
-	outboxRetentionHours: int("OUTBOX_RETENTION_HOURS", 72),
 	bridgePollMs: int("BRIDGE_POLL_MS", 5000),
 	bridgeBatchTimeoutMs: int("BRIDGE_BATCH_TIMEOUT_MS", 5000),
 	delivery: Config.all({
@@ -109,24 +97,48 @@ const HeraldConfig = Config.all({
 	}),
 });
 
-export type HeraldConfig = typeof HeraldConfig extends Config.Config<infer A> ? A : never;
+type CoreConfig = typeof CoreConfig extends Config.Config<infer A> ? A : never;
 
-export class ConfigInvalid extends Error {
-	override readonly name = "ConfigInvalid";
+/** The platform's settings, plus each feature's own section under `sections` (read with `sectionOf`). */
+export type HeraldConfig = CoreConfig & { readonly sections: Readonly<Record<string, unknown>> };
+
+/** A feature's configuration section, as its `config` descriptor parsed it. */
+export function sectionOf<F extends Feature>(config: HeraldConfig, feature: F): FeatureSection<F> {
+	return config.sections[feature.name] as FeatureSection<F>;
+}
+export type FeatureSection<F> = F extends { config: Config.Config<infer C> } ? C : never;
+
+/** `dev` lets webhooks reach loopback receivers people run locally; production roles refuse them. */
+export function loadRoleConfig(role: string): HeraldConfig {
+	const env = process.env;
+	const dev = role === "dev";
+	return loadConfig(
+		env,
+		dev
+			? {
+					HERALD_ENV: env.HERALD_ENV ?? "development",
+					WEBHOOK_ALLOW_PRIVATE: env.WEBHOOK_ALLOW_PRIVATE ?? "127.0.0.0/8,::1,localhost",
+				}
+			: {},
+	);
 }
 
 /** Parses the environment; throws `ConfigInvalid` with one line naming the variable. */
 export function loadConfig(
 	env: Record<string, string | undefined> = process.env,
 	overrides: Partial<Record<string, string>> = {},
+	withFeatures: readonly Feature[] = features,
 ): HeraldConfig {
 	const merged: Record<string, string> = {};
 	for (const [k, v] of Object.entries({ ...env, ...overrides }))
 		if (v !== undefined && v !== "") merged[k] = v;
 	const provider = ConfigProvider.fromEnv({ env: merged });
-	const result = Effect.runSyncExit(HeraldConfig.parse(provider));
+	const sections = Config.all(
+		Object.fromEntries(withFeatures.flatMap((f) => (f.config ? [[f.name, f.config]] : []))),
+	);
+	const result = Effect.runSyncExit(Config.all({ core: CoreConfig, sections }).parse(provider));
 	if (result._tag === "Success") {
-		const cfg = result.value;
+		const cfg: HeraldConfig = { ...result.value.core, sections: result.value.sections };
 		if (
 			Option.isSome(cfg.auth.jwksUrl) &&
 			(Option.isNone(cfg.auth.jwksIssuer) || Option.isNone(cfg.auth.jwksAudience))
@@ -146,6 +158,7 @@ export function loadConfig(
 			throw new ConfigInvalid(
 				"config: UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must be set together",
 			);
+		deliveryPolicies(cfg.delivery); // a malformed DELIVERY_RETRY_* stops start-up, not the first delivery
 		return cfg;
 	}
 	throw new ConfigInvalid(`config: ${oneLine(String(result.cause))}`);
@@ -157,15 +170,3 @@ function oneLine(message: string): string {
 		message.match(/(Expected [^\n)]*|Missing[^\n)]*)/)?.[1] ?? message.split("\n")[0] ?? message;
 	return variable ? `${variable}: ${expected.trim()}` : expected.trim();
 }
-
-/** Secrets never reach logs: the view used for logging. */
-export function redactedView(value: unknown): unknown {
-	if (Redacted.isRedacted(value)) return "<redacted>";
-	if (Option.isOption(value)) return Option.isSome(value) ? redactedView(value.value) : undefined;
-	if (Array.isArray(value)) return value.map(redactedView);
-	if (value && typeof value === "object")
-		return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactedView(v)]));
-	return value;
-}
-
-export const secret = (v: Redacted.Redacted<string>): string => Redacted.value(v);

@@ -7,18 +7,13 @@
 import { resolveInfra } from "./app/infra.ts";
 import { parseRole } from "./app/roles.ts";
 import { runRoles } from "./app/run.ts";
-import { ConfigInvalid, loadConfig, redactedView } from "./config.ts";
+import { ConfigInvalid, loadRoleConfig, redactedView } from "./config.ts";
 import { createLogger } from "./infra/log.ts";
 
 async function main(): Promise<void> {
 	const role = parseRole(process.argv[2]);
 	const dev = role === "dev";
-	// `dev` lets webhooks reach loopback receivers people run locally; production roles refuse them.
-	const devDefaults = {
-		HERALD_ENV: process.env.HERALD_ENV ?? "development",
-		WEBHOOK_ALLOW_PRIVATE: process.env.WEBHOOK_ALLOW_PRIVATE ?? "127.0.0.0/8,::1,localhost",
-	};
-	const config = loadConfig(process.env, dev ? devDefaults : {});
+	const config = loadRoleConfig(role);
 	const log = createLogger(config.logLevel, { role });
 	log.info("starting", { version: (await import("./version.ts")).VERSION, config: redactedView(config) });
 

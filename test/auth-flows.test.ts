@@ -3,7 +3,7 @@
  * what is answered, and what is (and is not) written to the database.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cleanupTasks } from "../activities/cleanup/tasks.ts";
+import { authFeature } from "../src/auth/feature.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -275,7 +275,7 @@ describe("daily cleanup of tokens and sessions", () => {
 			(await sql<{ h: string }[]>`select encode(token_hash, 'hex') as h from refresh_tokens`).map((r) => r.h);
 		const sessions = async () => (await sql<{ id: string }[]>`select id from auth_sessions`).map((r) => r.id);
 
-		expect(await cleanupTasks["expired-refresh-tokens"]!(sql, { outboxRetentionHours: 72 })).toBe(2);
+		expect(await authFeature.cleanup["expired-refresh-tokens"](sql)).toBe(2);
 		const leftTokens = await tokens();
 		expect(leftTokens).not.toContain(expiredOnLive);
 		expect(leftTokens).not.toContain(expiredOnOld);
@@ -284,7 +284,7 @@ describe("daily cleanup of tokens and sessions", () => {
 		);
 		expect(leftTokens).toHaveLength(4);
 
-		expect(await cleanupTasks["ended-sessions"]!(sql, { outboxRetentionHours: 72 })).toBe(3);
+		expect(await authFeature.cleanup["ended-sessions"](sql)).toBe(3);
 		const leftSessions = await sessions();
 		for (const gone of [revokedLongAgo, oldWithExpiredToken, oldWithoutTokens])
 			expect(leftSessions).not.toContain(gone);
@@ -292,8 +292,8 @@ describe("daily cleanup of tokens and sessions", () => {
 		expect(await tokens()).not.toContain(onRevokedLongAgo);
 
 		// Running again finds nothing; the live login still rotates.
-		expect(await cleanupTasks["expired-refresh-tokens"]!(sql, { outboxRetentionHours: 72 })).toBe(0);
-		expect(await cleanupTasks["ended-sessions"]!(sql, { outboxRetentionHours: 72 })).toBe(0);
+		expect(await authFeature.cleanup["expired-refresh-tokens"](sql)).toBe(0);
+		expect(await authFeature.cleanup["ended-sessions"](sql)).toBe(0);
 		expect((await refresh(live.refreshToken)).status).toBe(200);
 	});
 });

@@ -4,7 +4,8 @@
  * the code is confirmed; wrong and stale codes are refused.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createActivities } from "../activities/index.ts";
+import { createDeliveryActivities } from "../activities/deliveries/index.ts";
+import { loadConfig } from "../src/config.ts";
 import { createNotification } from "../src/notifications/repository.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type SmtpStandIn, startSmtpStandIn } from "./support/receivers.ts";
@@ -71,7 +72,7 @@ describe("email channel verification", () => {
 	test("only verified email channels are planned for delivery", async () => {
 		const user = await register(t);
 		const channel = await emailChannel(user);
-		const activities = createActivities({ sql: t.db.sql });
+		const activities = createDeliveryActivities({ sql: t.db.sql, settings: loadConfig({}).delivery });
 		const note = async (key: string) =>
 			(await createNotification(t.db.sql, { userId: user.userId, kind: "test", title: "Hi", dedupeKey: key }))
 				.row.id;

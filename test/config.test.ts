@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Option } from "effect";
 import { ConfigInvalid, loadConfig, redactedView } from "../src/config.ts";
+import { maintenanceSettings } from "../src/maintenance/settings.ts";
 
 describe("config", () => {
 	test("defaults apply when the environment is empty", () => {
@@ -9,7 +10,7 @@ describe("config", () => {
 		expect(cfg.mode).toBe("production");
 		expect(cfg.temporal.taskQueue).toBe("herald");
 		expect(cfg.temporal.uiPort).toBe(8233);
-		expect(cfg.cleanupCron).toBe("0 2 * * *");
+		expect(maintenanceSettings(cfg).cleanupCron).toBe("0 2 * * *");
 		expect(Option.isNone(cfg.database.url)).toBe(true);
 		expect(cfg.corsOrigins).toEqual(["*"]);
 	});

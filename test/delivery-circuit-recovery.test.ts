@@ -12,7 +12,7 @@ import { createLogger } from "../src/infra/log.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
 import { createNotification } from "../src/notifications/repository.ts";
 import { createDestinationGuard, type DestinationGuard, guardSettings } from "../src/outbound/guard.ts";
-import { workflowIds } from "../src/temporal/names.ts";
+import { workflowIds } from "../workflows/kit/ids.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY, spawnDeliveryWorker } from "./support/delivery.ts";

@@ -26,11 +26,11 @@ describe("delivery retry policies", () => {
 	});
 
 	test.each(["initial=abc", "speed=3", "attempts=-1", "initial"])(
-		"a malformed override %p names the variable",
+		"a malformed override %p stops loading the configuration, naming the variable",
 		(spec) => {
-			const config = loadConfig({ DELIVERY_RETRY_EMAIL: spec });
-			expect(() => deliveryPolicies(config.delivery)).toThrow(ConfigInvalid);
-			expect(() => deliveryPolicies(config.delivery)).toThrow(/DELIVERY_RETRY_EMAIL/);
+			// Parsed with the rest of the configuration: start-up fails, not the first delivery.
+			expect(() => loadConfig({ DELIVERY_RETRY_EMAIL: spec })).toThrow(ConfigInvalid);
+			expect(() => loadConfig({ DELIVERY_RETRY_EMAIL: spec })).toThrow(/DELIVERY_RETRY_EMAIL/);
 		},
 	);
 });

@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createNotification } from "../src/notifications/repository.ts";
 import { verifyWebhookSignature } from "../src/outbound/senders/webhook.ts";
-import { workflowIds } from "../src/temporal/names.ts";
 import type { DeliveryReport } from "../workflows/delivery.ts";
+import { workflowIds } from "../workflows/kit/ids.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";

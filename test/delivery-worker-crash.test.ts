@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connectTemporalClient, type TemporalClientHandle } from "../src/infra/temporal/client.ts";
 import { createNotification } from "../src/notifications/repository.ts";
-import { workflowIds } from "../src/temporal/names.ts";
 import type { DeliveryReport } from "../workflows/delivery.ts";
+import { workflowIds } from "../workflows/kit/ids.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY, spawnDeliveryWorker } from "./support/delivery.ts";

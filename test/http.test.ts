@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { Elysia, t } from "elysia";
 import { createApp } from "../src/app/api.ts";
-import { Conflict, NotFound } from "../src/http/errors.ts";
+import { Conflict, NotFound } from "../src/errors.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { eventually } from "./support/wait.ts";
 

@@ -4,7 +4,7 @@ import { ensureSchedules, wantedSchedules } from "../src/app/schedules.ts";
 import { startWorker, type WorkerHandle } from "../src/app/worker.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { connectTemporalClient, type TemporalClientHandle } from "../src/infra/temporal/client.ts";
-import { workflowIds } from "../src/temporal/names.ts";
+import { scheduleIds, workflowIds } from "../workflows/kit/ids.ts";
 import { freshDatabase, type TestDatabase } from "./support/db.ts";
 import { testEnv } from "./support/env.ts";
 import { eventually } from "./support/wait.ts";
@@ -33,6 +33,10 @@ afterAll(async () => {
 	await db?.drop();
 });
 
+/** The daily cleanup's schedule alone (the reconciler's has its own test). */
+const cleanupOnly = (options: Parameters<typeof wantedSchedules>[0]) =>
+	wantedSchedules(options).filter((s) => s.scheduleId === scheduleIds.dailyCleanup);
+
 describe("temporal worker on bun", () => {
 	test("dailyCleanup runs its tasks as activities and records the run in Postgres", async () => {
 		await db.sql`insert into cleanup_runs (finished_at, removed) values
@@ -54,10 +58,12 @@ describe("temporal worker on bun", () => {
 	});
 
 	test("the cleanup schedule is registered idempotently and triggering it runs the workflow", async () => {
-		const wanted = wantedSchedules({ taskQueue, cleanupCron: "0 2 * * *" }).map((s) => ({
-			...s,
-			scheduleId: `${s.scheduleId}-${taskQueue}`,
-		}));
+		const wanted = cleanupOnly({ taskQueue, cleanupCron: "0 2 * * *", reconcileIntervalSeconds: 300 }).map(
+			(s) => ({
+				...s,
+				scheduleId: `${s.scheduleId}-${taskQueue}`,
+			}),
+		);
 		await ensureSchedules(temporal.client, wanted);
 		await ensureSchedules(temporal.client, wanted); // a second process starting at once
 		const handle = temporal.client.schedule.getHandle(wanted[0]!.scheduleId);
@@ -86,14 +92,18 @@ describe("temporal worker on bun", () => {
 
 	test("re-registering with a new cron updates the existing schedule", async () => {
 		const id = `herald-daily-cleanup-update-${taskQueue}`;
-		const first = wantedSchedules({ taskQueue, cleanupCron: "0 2 * * *" }).map((s) => ({
-			...s,
-			scheduleId: id,
-		}));
-		const second = wantedSchedules({ taskQueue, cleanupCron: "30 3 * * *" }).map((s) => ({
-			...s,
-			scheduleId: id,
-		}));
+		const first = cleanupOnly({ taskQueue, cleanupCron: "0 2 * * *", reconcileIntervalSeconds: 300 }).map(
+			(s) => ({
+				...s,
+				scheduleId: id,
+			}),
+		);
+		const second = cleanupOnly({ taskQueue, cleanupCron: "30 3 * * *", reconcileIntervalSeconds: 300 }).map(
+			(s) => ({
+				...s,
+				scheduleId: id,
+			}),
+		);
 		await ensureSchedules(temporal.client, first);
 		await ensureSchedules(temporal.client, second);
 		const handle = temporal.client.schedule.getHandle(id);

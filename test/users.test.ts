@@ -3,9 +3,9 @@
  * between users, the admin user list and the administrator bootstrap.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { bootstrapAdmin } from "../src/app/services.ts";
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/infra/log.ts";
+import { bootstrapAdmin } from "../src/users/admin-bootstrap.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 
 const PASSWORD = "correct horse battery staple";

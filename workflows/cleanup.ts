@@ -1,14 +1,14 @@
 /**
  * Daily cleanup, started by a Temporal Schedule (02:00 UTC by default). Each
- * task is one activity, so the Web UI shows what ran and what it removed; a
- * failing task is retried on its own without re-running the others.
+ * feature's task is one activity, so the Web UI shows what ran and what it
+ * removed; a failing task is retried on its own without re-running the others.
  */
-import { proxyActivities } from "@temporalio/workflow";
-import type { createActivities } from "../activities/index.ts";
+import type { createMaintenanceActivities } from "../activities/maintenance/index.ts";
+import { featureActivities } from "./kit/activities.ts";
 
-type Activities = ReturnType<typeof createActivities>;
-
-const { listCleanupTasks, runCleanupTask, recordCleanupRun } = proxyActivities<Activities>({
+const { listCleanupTasks, runCleanupTask, recordCleanupRun } = featureActivities<
+	ReturnType<typeof createMaintenanceActivities>
+>("maintenance", {
 	startToCloseTimeout: "5 minutes",
 	retry: { initialInterval: "5 seconds", maximumAttempts: 5 },
 });

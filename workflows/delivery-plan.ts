@@ -36,5 +36,5 @@ export interface DeliverResult {
 /** Failure types that end a delivery at once (the activity also throws them non-retryable). */
 export const PERMANENT_DELIVERY_ERRORS = ["DeliveryRejected", "DeliveryNotConfigured"];
 
-/** `delivery:<notification id>`: one delivery workflow per notification (also in src/temporal/names.ts). */
+/** `delivery:<notification id>`: one delivery workflow per notification (see kit/ids.ts). */
 export const deliveryWorkflowId = (notificationId: string): string => `delivery:${notificationId}`;

@@ -5,19 +5,19 @@
  * attempts run out (or that the destination refused for good) is marked
  * failed; the others are unaffected.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities } from "@temporalio/workflow";
-import type { createActivities } from "../activities/index.ts";
-import { databaseActivity } from "./activity-options.ts";
+import { ActivityFailure, ApplicationFailure } from "@temporalio/workflow";
+import type { createDeliveryActivities } from "../activities/deliveries/index.ts";
 import {
 	type DeliverResult,
 	type KindPolicy,
 	PERMANENT_DELIVERY_ERRORS,
 	type PlannedDelivery,
 } from "./delivery-plan.ts";
+import { featureActivities } from "./kit/activities.ts";
 
-type Activities = ReturnType<typeof createActivities>;
+type Activities = ReturnType<typeof createDeliveryActivities>;
 
-const { planDeliveries, markDeliveryFailed } = proxyActivities<Activities>(databaseActivity);
+const { planDeliveries, markDeliveryFailed } = featureActivities<Activities>("deliveries");
 
 export interface DeliverNotificationInput {
 	notificationId: string;
@@ -44,7 +44,7 @@ async function deliverOne(
 	d: PlannedDelivery,
 	policy: KindPolicy,
 ): Promise<DeliverResult["status"] | "failed"> {
-	const { deliver } = proxyActivities<Activities>({
+	const { deliver } = featureActivities<Activities>("deliveries", {
 		startToCloseTimeout: policy.startToCloseMs,
 		retry: {
 			initialInterval: policy.initialIntervalMs,

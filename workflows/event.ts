@@ -12,48 +12,44 @@ import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
 import {
 	allHandlersFinished,
 	condition,
-	continueAsNew,
 	defineQuery,
-	defineSignal,
 	ParentClosePolicy,
 	patched,
-	proxyActivities,
 	setHandler,
 	startChild,
-	workflowInfo,
 } from "@temporalio/workflow";
-import type { createActivities } from "../activities/index.ts";
-import { databaseActivity } from "./activity-options.ts";
+import type { createEventActivities } from "../activities/events/index.ts";
 import { deliverNotification } from "./delivery.ts";
 import { deliveryWorkflowId } from "./delivery-plan.ts";
 import { type EventSnapshot, type PlannedReminder, planReminders } from "./event-plan.ts";
-
-type Activities = ReturnType<typeof createActivities>;
+import { featureActivities } from "./kit/activities.ts";
+import {
+	type ActorCounters,
+	type ActorInput,
+	continueAsNewIfDue,
+	defineActor,
+	newCounters,
+	receiveChanges,
+	statsQuery,
+} from "./kit/actor.ts";
 
 const { loadEventSnapshot, sendEventReminders, promoteWaitlisted } =
-	proxyActivities<Activities>(databaseActivity);
+	featureActivities<ReturnType<typeof createEventActivities>>("events");
 
-export interface Change {
-	outboxId: number;
-	table: string;
-	operation: "INSERT" | "UPDATE" | "DELETE";
-	rowId: string;
-}
+/** `event:<uuid>`, signalled with `eventChanged` on every change of the event or its participants. */
+export const eventActorDefinition = defineActor({
+	workflowType: "eventActor",
+	idPrefix: "event:",
+	signalName: "eventChanged",
+});
+export const eventChanged = eventActorDefinition.signal;
 
-export interface EventActorState {
-	lastOutboxId: number;
-	applied: number;
-	ignored: number;
+export interface EventActorState extends ActorCounters {
 	/** Keys of reminders already sent for the current start time. */
 	sent: string[];
 }
 
-export interface EventActorInput {
-	entityKey: string;
-	state?: EventActorState;
-	/** Continue-as-new past this many history events (default 4000). */
-	historyLimit?: number;
-}
+export type EventActorInput = ActorInput<EventActorState>;
 
 export interface ScheduleView {
 	eventId: string;
@@ -61,36 +57,21 @@ export interface ScheduleView {
 	reminders: Pick<PlannedReminder, "participantId" | "userId" | "offsetSeconds" | "fireAt">[];
 }
 
-/** The bridge sends an entity's pending changes in one signal, oldest first. */
-export const eventChanged = defineSignal<[Change[]]>("eventChanged");
 export const scheduleQuery = defineQuery<ScheduleView>("schedule");
-export const statsQuery = defineQuery<EventActorState>("stats");
+export { statsQuery };
 
 export async function eventActor(input: EventActorInput): Promise<{ ended: "cancelled" | "deleted" }> {
 	const eventId = input.entityKey;
-	const state: EventActorState = input.state ?? { lastOutboxId: 0, applied: 0, ignored: 0, sent: [] };
+	const state: EventActorState = input.state ?? { ...newCounters(), sent: [] };
 	let dirty = true;
 	let participantsChanged = input.state === undefined;
 	let snapshot: EventSnapshot | null | undefined;
 	let plan: PlannedReminder[] = [];
 
-	setHandler(eventChanged, (changes) => {
-		for (const change of changes) {
-			if (change.outboxId <= state.lastOutboxId) {
-				// Already applied, or out of order: don't count it, but re-read the row anyway
-				// (idempotent), so an ordering mistake costs a reload, never a missed change.
-				state.ignored++;
-				if (patched("stale-change-reload")) {
-					dirty = true;
-					if (change.table === "participants") participantsChanged = true;
-				}
-				continue;
-			}
-			state.lastOutboxId = change.outboxId;
-			state.applied++;
-			dirty = true;
-			if (change.table === "participants") participantsChanged = true;
-		}
+	// Every change, fresh or stale, means: re-read the row.
+	receiveChanges(eventActorDefinition, state, (change) => {
+		dirty = true;
+		if (change.table === "participants") participantsChanged = true;
 	});
 	setHandler(scheduleQuery, () => ({
 		eventId,
@@ -127,13 +108,11 @@ export async function eventActor(input: EventActorInput): Promise<{ ended: "canc
 			state.sent = state.sent.filter((key) => plan.some((r) => r.key === key));
 		}
 		const next = pending()[0];
-		if (
-			workflowInfo().continueAsNewSuggested ||
-			workflowInfo().historyLength > (input.historyLimit ?? 4000)
-		) {
-			await condition(allHandlersFinished);
-			await continueAsNew<typeof eventActor>({ entityKey: eventId, state, historyLimit: input.historyLimit });
-		}
+		await continueAsNewIfDue<typeof eventActor>(input.historyLimit, {
+			entityKey: eventId,
+			state,
+			historyLimit: input.historyLimit,
+		});
 		if (!next) {
 			await condition(() => dirty);
 			continue;

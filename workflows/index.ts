@@ -1,4 +1,5 @@
-/** Every workflow the worker registers. */
+/** Every workflow the worker registers (and every actor the bridge may route to). */
 export { dailyCleanup } from "./cleanup.ts";
 export { deliverNotification } from "./delivery.ts";
 export { eventActor } from "./event.ts";
+export { reconcile } from "./reconcile.ts";

@@ -7,20 +7,21 @@
 import { startBridge } from "../bridge/bridge.ts";
 import { outboxStats } from "../bridge/outbox.ts";
 import type { HeraldConfig } from "../config.ts";
-import { deliveryPolicies } from "../deliveries/policy.ts";
-import { migrate } from "../infra/db/migrate.ts";
+import { features } from "../features.ts";
 import { createSql, pingDatabase } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { createRedis, pingRedis } from "../infra/redis/client.ts";
 import { connectTemporalClient, pingTemporal } from "../infra/temporal/client.ts";
-import { createDestinationGuard, guardSettings } from "../outbound/guard.ts";
-import { createSenders, senderSettings } from "../outbound/senders/index.ts";
+import { lastReconcile } from "../maintenance/repository.ts";
+import { maintenanceSettings } from "../maintenance/settings.ts";
+import { bootstrapAdmin } from "../users/admin-bootstrap.ts";
 import { VERSION } from "../version.ts";
 import { createApp } from "./api.ts";
 import type { Infra } from "./infra.ts";
+import { migrate } from "./migrate.ts";
 import type { Role } from "./roles.ts";
 import { ensureSchedules, wantedSchedules } from "./schedules.ts";
-import { bootstrapAdmin, createApiServices } from "./services.ts";
+import { createApiContext, createPlatform } from "./services.ts";
 import { startWorker } from "./worker.ts";
 
 export interface Running {
@@ -69,36 +70,36 @@ export async function runRoles(
 			namespace: config.temporal.namespace,
 		});
 		stops.push(["temporal client", temporal.close]);
+		// One Effect runtime, one set of senders and one guard per process, whatever the roles.
+		const platform = createPlatform({ config, redis, log });
+		stops.push(["platform", platform.dispose]);
 
 		if (role === "worker" || all) {
+			const maintenance = maintenanceSettings(config);
 			await ensureSchedules(
 				temporal.client,
-				wantedSchedules({ taskQueue: config.temporal.taskQueue, cleanupCron: config.cleanupCron }),
+				wantedSchedules({
+					taskQueue: config.temporal.taskQueue,
+					cleanupCron: maintenance.cleanupCron,
+					reconcileIntervalSeconds: maintenance.reconcileIntervalSeconds,
+				}),
 			);
-			// Stopped after the worker (stops run in reverse): in-flight deliveries finish first.
-			const senders = createSenders(senderSettings(config.delivery));
-			stops.push(["delivery senders", senders.close]);
-			const guard = createDestinationGuard(redis, guardSettings(config.delivery), log);
-			stops.push(["delivery guard", guard.dispose]);
-			deliveryPolicies(config.delivery); // a malformed DELIVERY_RETRY_* stops start-up, not the first delivery
+			// Stopped before the platform (stops run in reverse): in-flight deliveries finish first.
 			const worker = await startWorker({
 				address: infra.temporalAddress,
 				namespace: config.temporal.namespace,
 				taskQueue: config.temporal.taskQueue,
 				deps: {
 					sql,
-					cleanup: { outboxRetentionHours: config.outboxRetentionHours },
-					delivery: { senders, guard, settings: config.delivery },
+					config,
+					temporal: temporal.client,
+					outbound: { senders: platform.senders, guard: platform.guard },
 				},
 				log,
 				shutdownGraceMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
 			});
 			stops.push(["worker", worker.shutdown]);
-			log.info("worker running", {
-				taskQueue: config.temporal.taskQueue,
-				pollIntervalMs: config.bridgePollMs,
-				batchTimeoutMs: config.bridgeBatchTimeoutMs,
-			});
+			log.info("worker running", { taskQueue: config.temporal.taskQueue });
 		}
 		if (role === "bridge" || all) {
 			const bridge = await startBridge({
@@ -113,11 +114,18 @@ export async function runRoles(
 		}
 		let apiUrl: string | undefined;
 		if (role === "api" || all) {
-			const services = createApiServices({ config, sql, redis, temporal: temporal.client, log });
-			stops.push(["api services", services.dispose]);
+			const context = createApiContext({
+				config,
+				sql,
+				redis,
+				temporal: temporal.client,
+				log,
+				platform,
+				features,
+			});
+			stops.push(["realtime", context.dispose]);
 			await bootstrapAdmin(sql, config, log);
 			const app = createApp({
-				services,
 				log,
 				version: VERSION,
 				corsOrigins: config.corsOrigins,
@@ -127,7 +135,9 @@ export async function runRoles(
 					temporal: () => pingTemporal(temporal.client),
 					redis: () => pingRedis(redis),
 					bridge: () => outboxStats(sql),
+					reconciler: () => lastReconcile(sql),
 				},
+				features: { context, list: features },
 			}).listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.bodyLimitBytes });
 			const server = app.server!;
 			apiUrl = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${server.port}`;
@@ -135,7 +145,7 @@ export async function runRoles(
 			stops.push([
 				"http",
 				async () => {
-					await services.realtime.stop();
+					await context.realtime.stop();
 					await app.stop();
 				},
 			]);

@@ -1,12 +1,18 @@
 /**
- * The Temporal worker: every workflow in `workflows/`, every activity from
- * `createActivities`. Runs on Bun.
+ * The Temporal worker: every workflow in `workflows/`, every feature's
+ * activities, each registered as `<feature>.<name>` (a duplicate is an
+ * error at start-up, not a silent override). Runs on Bun.
  */
 import { resolve } from "node:path";
+import type { Client } from "@temporalio/client";
 import { NativeConnection, Runtime, Worker } from "@temporalio/worker";
-import type { ActivityDeps } from "../../activities/index.ts";
-import { createActivities } from "../../activities/index.ts";
+import { activityName } from "../../workflows/kit/activities.ts";
+import { type HeraldConfig, loadConfig } from "../config.ts";
+import type { Activities, Feature, WorkerContext } from "../feature.ts";
+import { features as allFeatures } from "../features.ts";
+import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
+import { connectTemporalClient } from "../infra/temporal/client.ts";
 
 export const WORKFLOWS_PATH = resolve(import.meta.dir, "../../workflows/index.ts");
 
@@ -37,26 +43,63 @@ export interface WorkerHandle {
 	shutdown(): Promise<void>;
 }
 
+export interface WorkerDeps {
+	sql: Sql;
+	/** Defaults to the configuration's defaults (tests). */
+	config?: HeraldConfig;
+	/** Outbound transport; without it deliveries are planned but not sent. */
+	outbound?: WorkerContext["outbound"];
+	/** For activities that start or signal workflows; the worker connects its own when absent. */
+	temporal?: Client;
+}
+
+/** Every feature's activities under `<feature>.<name>`. */
+export function featureActivities(ctx: WorkerContext): Activities {
+	const all: Activities = {};
+	for (const feature of ctx.features)
+		for (const [name, fn] of Object.entries(feature.activities?.(ctx) ?? {})) {
+			const key = activityName(feature.name, name);
+			if (key in all) throw new Error(`activity ${key} is registered twice`);
+			all[key] = fn;
+		}
+	return all;
+}
+
 export async function startWorker(options: {
 	address: string;
 	namespace: string;
 	taskQueue: string;
-	deps: ActivityDeps;
+	deps: WorkerDeps;
 	log: Logger;
 	shutdownGraceMs?: number;
+	features?: readonly Feature[];
 }): Promise<WorkerHandle> {
 	installRuntime(options.log);
+	const ownClient = options.deps.temporal
+		? undefined
+		: await connectTemporalClient({ address: options.address, namespace: options.namespace });
 	const connection = await NativeConnection.connect({ address: options.address });
 	const worker = await Worker.create({
 		connection,
 		namespace: options.namespace,
 		taskQueue: options.taskQueue,
 		workflowsPath: WORKFLOWS_PATH,
-		activities: createActivities(options.deps),
+		activities: featureActivities({
+			config: options.deps.config ?? loadConfig({}),
+			sql: options.deps.sql,
+			temporal: options.deps.temporal ?? ownClient!.client,
+			taskQueue: options.taskQueue,
+			log: options.log,
+			outbound: options.deps.outbound,
+			features: options.features ?? allFeatures,
+		}),
 		shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
 		bundlerOptions: { ignoreModules: [] },
 	});
-	const done = worker.run().finally(() => connection.close());
+	const done = worker
+		.run()
+		.finally(() => connection.close())
+		.finally(() => ownClient?.close());
 	return {
 		worker,
 		done,

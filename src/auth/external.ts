@@ -5,7 +5,7 @@
  * own pinned algorithms; nothing is trusted before the signature checks out.
  */
 import { createRemoteJWKSet, decodeJwt } from "jose";
-import { Unauthorized } from "../http/errors.ts";
+import { Unauthenticated } from "../errors.ts";
 import { verifyJwt } from "./tokens.ts";
 
 export interface ExternalClaims {
@@ -71,7 +71,7 @@ export function jwksVerifier(options: {
 function claimsOf(payload: Record<string, unknown>, issuer: string): ExternalClaims {
 	const subject = payload.sub;
 	if (typeof subject !== "string" || subject.length === 0 || subject.length > 255)
-		throw new Unauthorized("token_invalid", "token is invalid");
+		throw new Unauthenticated("token_invalid", "token is invalid");
 	const email = typeof payload.email === "string" && payload.email.includes("@") ? payload.email : undefined;
 	return { issuer, subject, email };
 }

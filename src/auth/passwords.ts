@@ -1,5 +1,5 @@
 /** Password hashing (argon2id via Bun.password) and the password policy. */
-import { Unprocessable } from "../http/errors.ts";
+import { Invalid } from "../errors.ts";
 
 export const MIN_PASSWORD_LENGTH = 10;
 
@@ -14,12 +14,12 @@ export function verifyPassword(password: string, hash: string): Promise<boolean>
 /** Throws 422 with the reason when the password is not acceptable. */
 export function assertPasswordPolicy(password: string, email: string | null | undefined): void {
 	if (password.length < MIN_PASSWORD_LENGTH)
-		throw new Unprocessable(`password must be at least ${MIN_PASSWORD_LENGTH} characters`, {
+		throw new Invalid(`password must be at least ${MIN_PASSWORD_LENGTH} characters`, {
 			field: "password",
 			reason: "too_short",
 		});
 	if (email && password.trim().toLowerCase() === email.trim().toLowerCase())
-		throw new Unprocessable("password must not equal the email address", {
+		throw new Invalid("password must not equal the email address", {
 			field: "password",
 			reason: "equals_email",
 		});

@@ -5,7 +5,7 @@
  * `token_invalid` (403 `forbidden` for a non-admin on an admin route).
  */
 import { Elysia } from "elysia";
-import { Forbidden } from "../http/errors.ts";
+import { Forbidden } from "../errors.ts";
 import type { AuthService } from "./service.ts";
 
 export function authPlugin(auth: AuthService) {

@@ -3,12 +3,11 @@
  * (through `@upstash/redis`), so every API process counts together. When
  * Redis is unreachable the limiter fails open and logs: logins keep working.
  */
-import { Duration, Effect, Layer, ManagedRuntime } from "effect";
+import { Duration, Effect } from "effect";
 import { RateLimiter } from "effect/persistence";
-import { TooManyRequests } from "../http/errors.ts";
+import { RateLimited } from "../errors.ts";
+import type { HeraldRuntime } from "../infra/effect-runtime.ts";
 import type { Logger } from "../infra/log.ts";
-import type { UpstashRedis } from "../infra/redis/client.ts";
-import { rateLimiterStoreLayer } from "../infra/redis/effect-redis.ts";
 
 export interface AuthLimits {
 	perAccount: number;
@@ -19,18 +18,14 @@ export interface AuthLimits {
 export interface AuthRateLimiter {
 	/** Throws 429 with Retry-After when the account or the address is over its limit. */
 	check(keys: { account: string; address: string }): Promise<void>;
-	dispose(): Promise<void>;
 }
 
+/** Runs on the process's Effect runtime (keys `<prefix>limit:auth:…`). */
 export function createAuthRateLimiter(
-	redis: UpstashRedis,
+	runtime: HeraldRuntime,
 	limits: AuthLimits,
 	log: Logger,
-	prefix = "herald:ratelimit:",
 ): AuthRateLimiter {
-	const runtime = ManagedRuntime.make(
-		RateLimiter.layer.pipe(Layer.provide(rateLimiterStoreLayer(redis, { prefix }))),
-	);
 	const window = Duration.seconds(limits.windowSeconds);
 	const consume = (key: string, limit: number) =>
 		Effect.gen(function* () {
@@ -49,9 +44,8 @@ export function createAuthRateLimiter(
 			const failure = exit.cause.reasons.find((r) => r._tag === "Fail");
 			const error = failure?._tag === "Fail" ? failure.error : undefined;
 			if (error?.reason._tag === "RateLimitExceeded")
-				throw new TooManyRequests(Math.max(1, Math.ceil(Duration.toMillis(error.reason.retryAfter) / 1000)));
+				throw new RateLimited(Math.max(1, Math.ceil(Duration.toMillis(error.reason.retryAfter) / 1000)));
 			log.warn("rate limiter unavailable, allowing request", { error: String(error ?? exit.cause) });
 		},
-		dispose: () => runtime.dispose(),
 	};
 }

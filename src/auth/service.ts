@@ -2,11 +2,12 @@
  * Register, login, refresh rotation with reuse detection, logout, and the
  * bearer-token check every protected route runs.
  */
-import { Conflict, Unauthorized } from "../http/errors.ts";
+import { Unauthenticated } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import {
 	findUserByEmail,
 	findUserInSession,
+	insertUser,
 	toView,
 	type UserRow,
 	type UserView,
@@ -69,18 +70,11 @@ export function createAuthService(deps: AuthDeps) {
 		async register(input: { email: string; password: string; displayName: string }) {
 			assertPasswordPolicy(input.password, input.email);
 			const passwordHash = await hashPassword(input.password);
-			let user: UserRow;
-			try {
-				const [row] = await sql<UserRow[]>`
-					insert into users (email, password_hash, display_name)
-					values (${input.email.trim()}, ${passwordHash}, ${input.displayName.trim()})
-					returning *`;
-				user = row!;
-			} catch (error) {
-				if ((error as { code?: string }).code === "23505")
-					throw new Conflict("an account with this email already exists", { field: "email" });
-				throw error;
-			}
+			const user = await insertUser(sql, {
+				email: input.email.trim(),
+				passwordHash,
+				displayName: input.displayName.trim(),
+			});
 			const sessionId = await createSession(sql, user.id);
 			return { user: toView(user), ...(await issue(user, sessionId)) };
 		},
@@ -89,10 +83,10 @@ export function createAuthService(deps: AuthDeps) {
 			const user = await findUserByEmail(sql, input.email.trim());
 			if (!user?.password_hash) {
 				await burnPasswordCheck(input.password);
-				throw new Unauthorized("invalid_credentials", BAD_CREDENTIALS);
+				throw new Unauthenticated("invalid_credentials", BAD_CREDENTIALS);
 			}
 			if (!(await verifyPassword(input.password, user.password_hash)))
-				throw new Unauthorized("invalid_credentials", BAD_CREDENTIALS);
+				throw new Unauthenticated("invalid_credentials", BAD_CREDENTIALS);
 			const sessionId = await createSession(sql, user.id);
 			return { user: toView(user), ...(await issue(user, sessionId)) };
 		},
@@ -112,10 +106,10 @@ export function createAuthService(deps: AuthDeps) {
 				const [user] = await tx<UserRow[]>`select * from users where id = ${row.user_id}`;
 				return { kind: "ok", user: user!, sessionId: row.session_id } as const;
 			});
-			if (outcome.kind === "expired") throw new Unauthorized("token_expired", "refresh token has expired");
+			if (outcome.kind === "expired") throw new Unauthenticated("token_expired", "refresh token has expired");
 			if (outcome.kind === "reused")
-				throw new Unauthorized("token_invalid", "refresh token was already used; the session is revoked");
-			if (outcome.kind === "invalid") throw new Unauthorized("token_invalid", "refresh token is invalid");
+				throw new Unauthenticated("token_invalid", "refresh token was already used; the session is revoked");
+			if (outcome.kind === "invalid") throw new Unauthenticated("token_invalid", "refresh token is invalid");
 			return issue(outcome.user, outcome.sessionId);
 		},
 
@@ -134,7 +128,7 @@ export function createAuthService(deps: AuthDeps) {
 			}
 			const claims = await tokens.verify(token);
 			const user = await findUserInSession(sql, claims.sub, claims.sid);
-			if (!user) throw new Unauthorized("token_invalid", "token is no longer valid");
+			if (!user) throw new Unauthenticated("token_invalid", "token is no longer valid");
 			return { user, sessionId: claims.sid };
 		},
 
@@ -146,6 +140,6 @@ export type AuthService = ReturnType<typeof createAuthService>;
 
 function bearer(header: string | null | undefined): string {
 	const match = header?.match(/^Bearer\s+([A-Za-z0-9._~+/=-]+)\s*$/i);
-	if (!match) throw new Unauthorized("token_missing", "a Bearer access token is required");
+	if (!match) throw new Unauthenticated("token_missing", "a Bearer access token is required");
 	return match[1]!;
 }

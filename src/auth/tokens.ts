@@ -6,7 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { errors, exportJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
-import { Unauthorized } from "../http/errors.ts";
+import { Unauthenticated } from "../errors.ts";
 
 export type Role = "user" | "admin";
 
@@ -82,7 +82,7 @@ export function createTokenIssuer(settings: TokenSettings): TokenIssuer {
 				!isUuid(payload.sid) ||
 				!isUuid(payload.sub)
 			)
-				throw new Unauthorized("token_invalid", "token is invalid");
+				throw new Unauthenticated("token_invalid", "token is invalid");
 			return payload as AccessClaims;
 		},
 		async publicJwks() {
@@ -116,7 +116,7 @@ export async function verifyJwt(
 			requiredClaims: options.required,
 		});
 	} catch (error) {
-		if (error instanceof errors.JWTExpired) throw new Unauthorized("token_expired", "token has expired");
-		throw new Unauthorized("token_invalid", "token is invalid");
+		if (error instanceof errors.JWTExpired) throw new Unauthenticated("token_expired", "token has expired");
+		throw new Unauthenticated("token_invalid", "token is invalid");
 	}
 }

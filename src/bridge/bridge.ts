@@ -7,16 +7,23 @@
  * can run: entities are claimed with advisory locks (see outbox.ts).
  */
 import type { Client } from "@temporalio/client";
+import * as workflows from "../../workflows/index.ts";
+import type { ActorDefinition } from "../../workflows/kit/actor.ts";
+import type { Change } from "../../workflows/kit/change.ts";
+import { features } from "../features.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { outageLog } from "../infra/outage.ts";
 import {
 	claimEntities,
+	invalidRoutes,
 	loadRoutes,
 	markDelivered,
 	type OutboxRow,
 	pendingChanges,
 	type Route,
+	type Routes,
+	routeKey,
 } from "./outbox.ts";
 
 export const OUTBOX_CHANNEL = "herald_outbox";
@@ -26,6 +33,8 @@ export interface BridgeOptions {
 	temporal: Client;
 	taskQueue: string;
 	log: Logger;
+	/** The actors routes may name (default: every feature's); a route naming another is refused. */
+	actors?: readonly ActorDefinition[];
 	/** Entities claimed per batch (delivered concurrently, each in order). */
 	entitiesPerBatch?: number;
 	rowsPerBatch?: number;
@@ -57,6 +66,12 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	let retryTimer: Timer | undefined;
 	let retryDelayMs = 0;
 	const routes = await loadRoutes(sql);
+	const problems = invalidRoutes(
+		routes,
+		new Map((options.actors ?? featureActors()).map((a) => [a.workflowType, a])),
+		new Set(Object.keys(workflows)),
+	);
+	if (problems.length > 0) throw new Error(`outbox_routes names unknown actors: ${problems.join("; ")}`);
 	let delivered = 0;
 	let stopped = false;
 	let running: Promise<number> | undefined;
@@ -67,8 +82,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	 * the actor applies each (by outbox id) but Temporal sees one call, so a
 	 * backlog coalesces instead of queueing one RPC per row.
 	 */
-	const deliver = async (route: Route | undefined, changes: OutboxRow[], deadline: number) => {
-		if (!route) return; // changes no actor listens to
+	const deliver = async (route: Route, changes: OutboxRow[], deadline: number) => {
 		const first = changes[0]!;
 		// The deadline stops the client's own retries of an unavailable Temporal.
 		await options.temporal.withDeadline(deadline, () =>
@@ -78,12 +92,14 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 				args: [{ entityKey: first.entity_key }],
 				signal: route.signalName,
 				signalArgs: [
-					changes.map((c) => ({
-						outboxId: Number(c.id),
-						table: c.table_name,
-						operation: c.operation,
-						rowId: c.row_id,
-					})),
+					changes.map(
+						(c): Change => ({
+							outboxId: Number(c.id),
+							table: c.table_name,
+							operation: c.operation,
+							rowId: c.row_id,
+						}),
+					),
 				],
 			}),
 		);
@@ -105,17 +121,19 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			const failures: unknown[] = [];
 			await Promise.all(
 				[...byEntity.values()].map(async (changes) => {
-					for (const { route, changes: group } of byRoute(changes, routes)) {
-						try {
-							await deliver(route, group, deadline);
-						} catch (error) {
-							failures.push(error);
-							return; // keep this entity's later changes behind the failed ones
-						}
-						for (const change of group) {
-							done.push(change.id);
-							options.onDelivered?.(change);
-						}
+					// Each actor that hears the entity gets its changes in one signal, in order; the
+					// entity's changes count as delivered only when every actor got them.
+					const results = await Promise.allSettled(
+						byActor(changes, routes).map(({ route, changes: mine }) => deliver(route, mine, deadline)),
+					);
+					const failed = results.find((r) => r.status === "rejected");
+					if (failed) {
+						failures.push(failed.reason); // stays pending; actors deduplicate the resend
+						return;
+					}
+					for (const change of changes) {
+						done.push(change.id);
+						options.onDelivered?.(change);
 					}
 				}),
 			);
@@ -196,25 +214,17 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	};
 }
 
-/**
- * Consecutive runs of changes that go to the same actor and signal, order kept.
- * Changes with no route form runs of their own (`route` undefined).
- */
-function byRoute(
-	changes: OutboxRow[],
-	routes: Map<string, Route>,
-): { route?: Route; changes: OutboxRow[] }[] {
-	const groups: { route?: Route; changes: OutboxRow[] }[] = [];
-	for (const c of changes) {
-		const route = routes.get(`${c.table_name}:${c.operation}`);
-		const last = groups.at(-1);
-		const same =
-			last &&
-			last.route?.workflowType === route?.workflowType &&
-			last.route?.workflowIdPrefix === route?.workflowIdPrefix &&
-			last.route?.signalName === route?.signalName;
-		if (same) last.changes.push(c);
-		else groups.push({ route, changes: [c] });
-	}
-	return groups;
+const featureActors = () => features.flatMap((f) => (f.actors ?? []).map((b) => b.actor));
+
+/** Per route (actor and signal), the entity's changes that route hears, order kept. */
+function byActor(changes: OutboxRow[], routes: Routes): { route: Route; changes: OutboxRow[] }[] {
+	const groups = new Map<string, { route: Route; changes: OutboxRow[] }>();
+	for (const c of changes)
+		for (const route of routes.get(routeKey(c.table_name, c.operation)) ?? []) {
+			const id = `${route.workflowType} ${route.workflowIdPrefix} ${route.signalName}`;
+			const group = groups.get(id) ?? { route, changes: [] };
+			group.changes.push(c);
+			groups.set(id, group);
+		}
+	return [...groups.values()];
 }

@@ -16,7 +16,12 @@ export interface Route {
 	signalName: string;
 }
 
-export async function loadRoutes(sql: Sql): Promise<Map<string, Route>> {
+/** A (table, operation) key maps to every route that hears it (one change may reach several actors). */
+export type Routes = Map<string, Route[]>;
+
+export const routeKey = (table: string, operation: string) => `${table}:${operation}`;
+
+export async function loadRoutes(sql: Sql): Promise<Routes> {
 	const rows = await sql<
 		{
 			table_name: string;
@@ -25,13 +30,40 @@ export async function loadRoutes(sql: Sql): Promise<Map<string, Route>> {
 			workflow_id_prefix: string;
 			signal_name: string;
 		}[]
-	>`select * from outbox_routes`;
-	return new Map(
-		rows.map((r) => [
-			`${r.table_name}:${r.operation}`,
+	>`select * from outbox_routes order by table_name, operation, workflow_type`;
+	const routes: Routes = new Map();
+	for (const r of rows) {
+		const key = routeKey(r.table_name, r.operation);
+		routes.set(key, [
+			...(routes.get(key) ?? []),
 			{ workflowType: r.workflow_type, workflowIdPrefix: r.workflow_id_prefix, signalName: r.signal_name },
-		]),
-	);
+		]);
+	}
+	return routes;
+}
+
+/**
+ * The routes that name no exported workflow, or a signal that workflow's
+ * actor definition does not have: a bridge refuses to start with any.
+ */
+export function invalidRoutes(
+	routes: Routes,
+	actors: ReadonlyMap<string, { idPrefix: string; signal: { name: string } }>,
+	exportedWorkflows: ReadonlySet<string>,
+): string[] {
+	const problems: string[] = [];
+	for (const [key, list] of routes)
+		for (const r of list) {
+			const actor = actors.get(r.workflowType);
+			if (!exportedWorkflows.has(r.workflowType))
+				problems.push(`${key} → ${r.workflowType}: no such workflow`);
+			else if (!actor) problems.push(`${key} → ${r.workflowType}: not an actor of any feature`);
+			else if (actor.signal.name !== r.signalName)
+				problems.push(`${key} → ${r.workflowType}: no signal ${r.signalName}`);
+			else if (actor.idPrefix !== r.workflowIdPrefix)
+				problems.push(`${key} → ${r.workflowType}: id prefix ${r.workflowIdPrefix} is not ${actor.idPrefix}`);
+		}
+	return problems;
 }
 
 /**

@@ -5,7 +5,7 @@
  * receives notifications only after its address confirmed a code.
  */
 import { randomBytes } from "node:crypto";
-import { Conflict, NotFound, TooManyRequests, Unprocessable } from "../http/errors.ts";
+import { Conflict, Invalid, NotFound, RateLimited } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { isProtectedHeader } from "../outbound/senders/webhook.ts";
@@ -65,7 +65,7 @@ export function createChannelService(deps: ChannelServiceDeps) {
 			return url.toString();
 		} catch (error) {
 			if (error instanceof DestinationRefused)
-				throw new Unprocessable(error.message, { field: "url", reason: error.reason });
+				throw new Invalid(error.message, { field: "url", reason: error.reason });
 			throw error;
 		}
 	}
@@ -119,7 +119,7 @@ export function createChannelService(deps: ChannelServiceDeps) {
 		async update(userId: string, id: string, body: UpdateChannelBody): Promise<ChannelView> {
 			const current = await owned(userId, id);
 			if ((body.url !== undefined || body.headers !== undefined) && current.kind !== "webhook")
-				throw new Unprocessable("url and headers belong to webhook channels", {
+				throw new Invalid("url and headers belong to webhook channels", {
 					field: body.url !== undefined ? "url" : "headers",
 				});
 			const row = await updateChannel(sql, userId, id, {
@@ -141,7 +141,7 @@ export function createChannelService(deps: ChannelServiceDeps) {
 			const outcome = await sql.begin(async (tx) => {
 				const row = await lockChannel(tx, userId, id);
 				if (!row) throw new NotFound("channel");
-				if (row.kind !== "email") throw new Unprocessable("only email channels are verified");
+				if (row.kind !== "email") throw new Invalid("only email channels are verified");
 				if (row.verified_at) return row;
 				if (!row.verification_code_hash || !row.verification_expires_at) return "no_code" as const;
 				if (row.verification_expires_at.getTime() <= Date.now()) return "expired" as const;
@@ -155,17 +155,17 @@ export function createChannelService(deps: ChannelServiceDeps) {
 				expired: "the code has expired: request a new one",
 				wrong_code: "the code is not correct",
 			};
-			throw new Unprocessable(messages[outcome], { field: "code", reason: outcome });
+			throw new Invalid(messages[outcome], { field: "code", reason: outcome });
 		},
 
 		/** A fresh code for an unverified email channel (at most one per 30 s). */
 		async resendCode(userId: string, id: string): Promise<{ verificationSent: boolean }> {
 			const row = await owned(userId, id);
-			if (row.kind !== "email") throw new Unprocessable("only email channels are verified");
+			if (row.kind !== "email") throw new Invalid("only email channels are verified");
 			if (row.verified_at) throw new Conflict("the channel is already verified");
 			const issuedAt = row.verification_expires_at ? row.verification_expires_at.getTime() - CODE_TTL_MS : 0;
 			const wait = issuedAt + RESEND_COOLDOWN_MS - Date.now();
-			if (wait > 0) throw new TooManyRequests(Math.ceil(wait / 1000));
+			if (wait > 0) throw new RateLimited(Math.ceil(wait / 1000));
 			return { verificationSent: await sendCode(row) };
 		},
 	};
@@ -178,23 +178,23 @@ async function newChannelFields(body: CreateChannelBody, checkUrl: (url: string)
 	const allowed = { webhook: ["url", "headers"], email: ["address"], telegram: ["chatId"] }[body.kind];
 	for (const field of ["url", "headers", "address", "chatId"] as const)
 		if (body[field] !== undefined && !allowed.includes(field))
-			throw new Unprocessable(`${field} does not apply to ${body.kind} channels`, { field });
+			throw new Invalid(`${field} does not apply to ${body.kind} channels`, { field });
 	const name = body.name?.trim();
 	switch (body.kind) {
 		case "webhook": {
-			if (body.url === undefined) throw new Unprocessable("webhook channels need a url", { field: "url" });
+			if (body.url === undefined) throw new Invalid("webhook channels need a url", { field: "url" });
 			const url = await checkUrl(body.url);
 			const headers = checkHeaders(body.headers ?? {});
 			return { kind: body.kind, name: name ?? new URL(url).host, url, headers };
 		}
 		case "email": {
 			if (body.address === undefined)
-				throw new Unprocessable("email channels need an address", { field: "address" });
+				throw new Invalid("email channels need an address", { field: "address" });
 			return { kind: body.kind, name: name ?? body.address, address: body.address };
 		}
 		case "telegram": {
 			if (body.chatId === undefined)
-				throw new Unprocessable("telegram channels need a chatId", { field: "chatId" });
+				throw new Invalid("telegram channels need a chatId", { field: "chatId" });
 			return { kind: body.kind, name: name ?? `Telegram ${body.chatId}`, chatId: body.chatId };
 		}
 	}
@@ -202,15 +202,14 @@ async function newChannelFields(body: CreateChannelBody, checkUrl: (url: string)
 
 function checkHeaders(headers: Record<string, string>): Record<string, string> {
 	const entries = Object.entries(headers);
-	if (entries.length > MAX_HEADERS)
-		throw new Unprocessable(`at most ${MAX_HEADERS} headers`, { field: "headers" });
+	if (entries.length > MAX_HEADERS) throw new Invalid(`at most ${MAX_HEADERS} headers`, { field: "headers" });
 	for (const [name, value] of entries) {
 		if (!HEADER_NAME.test(name))
-			throw new Unprocessable(`invalid header name ${JSON.stringify(name)}`, { field: "headers" });
+			throw new Invalid(`invalid header name ${JSON.stringify(name)}`, { field: "headers" });
 		if (isProtectedHeader(name))
-			throw new Unprocessable(`header ${name} is set by Herald`, { field: "headers", header: name });
+			throw new Invalid(`header ${name} is set by Herald`, { field: "headers", header: name });
 		if (/[\r\n\0]/.test(value))
-			throw new Unprocessable(`header ${name} has a line break in its value`, { field: "headers" });
+			throw new Invalid(`header ${name} has a line break in its value`, { field: "headers" });
 	}
 	return Object.fromEntries(entries);
 }

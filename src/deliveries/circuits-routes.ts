@@ -1,9 +1,10 @@
 /** Delivery circuits for administrators: what is open, and closing one by hand. */
 import { Elysia, t } from "elysia";
-import type { ApiServices } from "../app/services.ts";
 import { ErrorBody } from "../auth/model.ts";
 import { authPlugin } from "../auth/plugin.ts";
-import { NotFound } from "../http/errors.ts";
+import type { AuthService } from "../auth/service.ts";
+import { NotFound } from "../errors.ts";
+import type { DestinationGuard } from "../outbound/guard.ts";
 
 const CircuitView = t.Object({
 	key: t.String({ description: "Destination key: `webhook:<host>`, `smtp:<host>:<port>`, `telegram:bot`" }),
@@ -12,7 +13,7 @@ const CircuitView = t.Object({
 	retryAfterMs: t.Optional(t.Integer({ minimum: 0, description: "Open: time until one probe may pass" })),
 });
 
-export function circuitRoutes(s: Pick<ApiServices, "auth" | "guard">) {
+export function circuitRoutes(s: { auth: AuthService; guard: DestinationGuard }) {
 	return new Elysia({ prefix: "/api/v1/circuits", detail: { tags: ["admin"] } })
 		.use(authPlugin(s.auth))
 		.get("", async () => ({ items: await s.guard.list() }), {

@@ -6,7 +6,8 @@
  */
 import { Option } from "effect";
 import type { DeliveryKind, KindPolicy } from "../../workflows/delivery-plan.ts";
-import { ConfigInvalid, type HeraldConfig } from "../config.ts";
+import type { HeraldConfig } from "../config.ts";
+import { ConfigInvalid } from "../config-kit.ts";
 
 type DeliverySettings = HeraldConfig["delivery"];
 

@@ -41,6 +41,10 @@ export async function planDeliveryRows(
 		where n.id = ${notificationId} and c.enabled and (c.kind <> 'email' or c.verified_at is not null)
 		order by c.created_at, c.id
 		on conflict (notification_id, channel_id) do nothing`;
+	// The reconciler starts a delivery workflow for notifications never planned.
+	await sql`
+		update notifications set delivery_planned_at = now()
+		where id = ${notificationId} and delivery_planned_at is null`;
 	const rows = await sql<{ id: string; kind: ChannelRow["kind"] }[]>`
 		select d.id, c.kind from deliveries d join channels c on c.id = d.channel_id
 		where d.notification_id = ${notificationId} and d.status = 'pending'

@@ -2,14 +2,11 @@
 import { Elysia } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { AuthService } from "../auth/service.ts";
-import type { Sql } from "../infra/db/sql.ts";
 import { DeliveryPage, DeliveryQuery, ErrorBody } from "./model.ts";
-import { createDeliveryService, type DeliveryService } from "./service.ts";
+import type { DeliveryService } from "./service.ts";
 
-export function deliveryRoutes(
-	deps: { auth: AuthService; sql: Sql },
-	deliveries: DeliveryService = createDeliveryService({ sql: deps.sql }),
-) {
+export function deliveryRoutes(deps: { auth: AuthService; deliveries: DeliveryService }) {
+	const { deliveries } = deps;
 	return new Elysia({ prefix: "/api/v1/deliveries", detail: { tags: ["deliveries"] } })
 		.use(authPlugin(deps.auth))
 		.get("", ({ principal, query }) => deliveries.list(principal.user.id, query), {

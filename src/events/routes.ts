@@ -3,9 +3,11 @@
  * /api/v1/registrations (the caller's own participant rows). Everything
  * needs a signed-in user; other users' events answer 404, never 403.
  */
+
+import type { Client } from "@temporalio/client";
 import { Elysia, t } from "elysia";
-import type { ApiServices } from "../app/services.ts";
 import { authPlugin } from "../auth/plugin.ts";
+import type { AuthService } from "../auth/service.ts";
 import {
 	CreateEventBody,
 	ErrorBody,
@@ -23,12 +25,14 @@ import {
 	UpdateEventBody,
 } from "./model.ts";
 import { scheduleRoute } from "./schedule.ts";
-import { createEventService, type EventService } from "./service.ts";
+import type { EventService } from "./service.ts";
 
 const NoContent = t.Void({ description: "done, no body" });
 const registrations = { tags: ["registrations"] };
 
-export function eventRoutes(s: ApiServices, events: EventService = createEventService({ sql: s.sql })) {
+type Deps = { auth: AuthService; temporal: Client };
+
+export function eventRoutes(s: Deps, events: EventService) {
 	return new Elysia()
 		.use(eventCrud(s, events))
 		.use(scheduleRoute(s, events))
@@ -48,7 +52,7 @@ export function eventRoutes(s: ApiServices, events: EventService = createEventSe
 		);
 }
 
-function eventCrud(s: ApiServices, events: EventService) {
+function eventCrud(s: Deps, events: EventService) {
 	return new Elysia({ prefix: "/api/v1/events", detail: { tags: ["events"] } })
 		.use(authPlugin(s.auth))
 		.post(
@@ -117,7 +121,7 @@ function eventCrud(s: ApiServices, events: EventService) {
 		);
 }
 
-function participantRoutes(s: ApiServices, events: EventService) {
+function participantRoutes(s: Deps, events: EventService) {
 	return new Elysia({ prefix: "/api/v1/events/:id/participants", detail: registrations })
 		.use(authPlugin(s.auth))
 		.post(

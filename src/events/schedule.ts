@@ -5,10 +5,9 @@
 import type { Client } from "@temporalio/client";
 import { WorkflowNotFoundError } from "@temporalio/client";
 import { Elysia, t } from "elysia";
-import type { ScheduleView } from "../../workflows/event.ts";
-import type { ApiServices } from "../app/services.ts";
+import { eventActorDefinition, type ScheduleView, scheduleQuery } from "../../workflows/event.ts";
 import { authPlugin } from "../auth/plugin.ts";
-import { workflowIds } from "../temporal/names.ts";
+import type { AuthService } from "../auth/service.ts";
 import { ErrorBody, EventParams } from "./model.ts";
 import type { EventService } from "./service.ts";
 
@@ -32,7 +31,7 @@ export const Schedule = t.Object({
 
 export async function querySchedule(temporal: Client, eventId: string): Promise<ScheduleView> {
 	try {
-		return await temporal.workflow.getHandle(workflowIds.event(eventId)).query<ScheduleView>("schedule");
+		return await temporal.workflow.getHandle(eventActorDefinition.workflowId(eventId)).query(scheduleQuery);
 	} catch (error) {
 		// No actor yet (the bridge has not delivered the insert) or it has ended: nothing is planned.
 		if (error instanceof WorkflowNotFoundError || /not found|completed|closed/i.test(String(error)))
@@ -41,7 +40,7 @@ export async function querySchedule(temporal: Client, eventId: string): Promise<
 	}
 }
 
-export function scheduleRoute(s: ApiServices, events: EventService) {
+export function scheduleRoute(s: { auth: AuthService; temporal: Client }, events: EventService) {
 	return new Elysia({ prefix: "/api/v1/events", detail: { tags: ["events"] } }).use(authPlugin(s.auth)).get(
 		"/:id/schedule",
 		async ({ principal, params }) => {

@@ -4,7 +4,8 @@
  * concurrent registrations and capacity changes. Waitlist promotion and
  * reminders are the event actor's job, not this service's.
  */
-import { Conflict, NotFound, Unprocessable } from "../http/errors.ts";
+import { Conflict, Invalid, NotFound } from "../errors.ts";
+import { onUniqueViolation } from "../infra/db/errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import {
 	type CreateEventBody,
@@ -130,23 +131,22 @@ export function createEventService(deps: { sql: Sql }) {
 		 * The event row stays locked from the count to the insert.
 		 */
 		async register(userId: string, eventId: string): Promise<ParticipantView> {
-			try {
-				return await sql.begin(async (tx) => {
-					const event = await lockEvent(tx, eventId);
-					if (!event) throw new NotFound("event");
-					if (event.status === "cancelled")
-						throw new Conflict("the event is cancelled", { reason: "event_cancelled" });
-					if (event.starts_at.getTime() <= Date.now())
-						throw new Conflict("the event has already started", { reason: "event_started" });
-					if (await findLiveParticipant(tx, eventId, userId)) throw alreadyRegistered();
-					const taken = await countPlacesTaken(tx, eventId);
-					const status = taken < event.capacity ? "registered" : "waitlisted";
-					return toParticipantView(await insertParticipant(tx, eventId, userId, status));
-				});
-			} catch (error) {
-				if ((error as { code?: string }).code === "23505") throw alreadyRegistered();
-				throw error;
-			}
+			return onUniqueViolation(
+				() =>
+					sql.begin(async (tx) => {
+						const event = await lockEvent(tx, eventId);
+						if (!event) throw new NotFound("event");
+						if (event.status === "cancelled")
+							throw new Conflict("the event is cancelled", { reason: "event_cancelled" });
+						if (event.starts_at.getTime() <= Date.now())
+							throw new Conflict("the event has already started", { reason: "event_started" });
+						if (await findLiveParticipant(tx, eventId, userId)) throw alreadyRegistered();
+						const taken = await countPlacesTaken(tx, eventId);
+						const status = taken < event.capacity ? "registered" : "waitlisted";
+						return toParticipantView(await insertParticipant(tx, eventId, userId, status));
+					}),
+				alreadyRegistered,
+			);
 		},
 
 		/** The event's participants in registration order (owner only). */
@@ -224,8 +224,7 @@ export type EventService = ReturnType<typeof createEventService>;
 const alreadyRegistered = () =>
 	new Conflict("you are already registered for this event", { reason: "already_registered" });
 
-const invalid = (field: string, reason: string, message: string) =>
-	new Unprocessable(message, { field, reason });
+const invalid = (field: string, reason: string, message: string) => new Invalid(message, { field, reason });
 
 function instant(value: string, field: string): Date {
 	const date = new Date(value);

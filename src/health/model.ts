@@ -12,6 +12,16 @@ export const BridgeStatus = t.Object({
 	deliveredLastMinute: t.Integer({ description: "changes delivered in the last minute, by all bridges" }),
 });
 
+export const ReconcilerStatus = t.Object({
+	lastRunAt: t.Union([t.String({ format: "date-time" }), t.Null()], {
+		description: "when the reconciler last finished; null before its first run",
+	}),
+	repaired: t.Record(t.String(), t.Integer(), {
+		description: "what its last run repaired, e.g. `eventActor.started` (zeros left out)",
+	}),
+	repairedLastDay: t.Record(t.String(), t.Integer(), { description: "repairs over the last 24 hours" }),
+});
+
 export const HealthReport = t.Object({
 	status: t.Union([t.Literal("ok"), t.Literal("degraded")]),
 	version: t.String(),
@@ -20,8 +30,10 @@ export const HealthReport = t.Object({
 	temporal: DependencyStatus,
 	redis: DependencyStatus,
 	bridge: t.Optional(BridgeStatus),
+	reconciler: t.Optional(ReconcilerStatus),
 });
 
 export type DependencyStatus = typeof DependencyStatus.static;
 export type BridgeStatus = typeof BridgeStatus.static;
+export type ReconcilerStatus = typeof ReconcilerStatus.static;
 export type HealthReport = typeof HealthReport.static;

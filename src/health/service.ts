@@ -1,5 +1,5 @@
 /** Probes each dependency concurrently, each bounded by a timeout. */
-import type { BridgeStatus, DependencyStatus, HealthReport } from "./model.ts";
+import type { BridgeStatus, DependencyStatus, HealthReport, ReconcilerStatus } from "./model.ts";
 
 export type Probe = () => Promise<unknown>;
 
@@ -9,6 +9,8 @@ export interface HealthProbes {
 	redis: Probe;
 	/** Outbox backlog as the bridges see it; omitted where there is no database. */
 	bridge?: () => Promise<BridgeStatus>;
+	/** The reconciler's last run and what it repaired (informational: never degrades). */
+	reconciler?: () => Promise<ReconcilerStatus>;
 }
 
 /** The bridge is "degraded" when its oldest undelivered change is older than this. */
@@ -37,11 +39,12 @@ export async function checkHealth(
 	options: { version: string; startedAt: number; timeoutMs?: number },
 ): Promise<HealthReport> {
 	const timeout = options.timeoutMs ?? 2000;
-	const [database, temporal, redis, bridge] = await Promise.all([
+	const [database, temporal, redis, bridge, reconciler] = await Promise.all([
 		probe(probes.database, timeout),
 		probe(probes.temporal, timeout),
 		probe(probes.redis, timeout),
 		probes.bridge?.().catch(() => undefined),
+		probes.reconciler?.().catch(() => undefined),
 	]);
 	const allUp =
 		[database, temporal, redis].every((d) => d.status === "up") &&
@@ -54,6 +57,7 @@ export async function checkHealth(
 		temporal,
 		redis,
 		...(bridge ? { bridge } : {}),
+		...(reconciler ? { reconciler } : {}),
 	};
 }
 

@@ -6,9 +6,11 @@
  * anything else → 500 with the request id and no internals).
  */
 import { Elysia } from "elysia";
+import { DomainError } from "../errors.ts";
 import type { Logger } from "../infra/log.ts";
 import { applyCors, corsPolicy } from "./cors.ts";
-import { DomainError, errorBody, PayloadTooLarge } from "./errors.ts";
+import { httpStatusOf } from "./error-map.ts";
+import { errorBody, PayloadTooLarge } from "./errors.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -32,9 +34,14 @@ export function requestContext(options: { log: Logger; bodyLimitBytes: number; c
 			const requestId = (set.headers["x-request-id"] as string | undefined) ?? crypto.randomUUID();
 			set.headers["x-request-id"] = requestId;
 			if (error instanceof DomainError) {
-				set.status = error.status;
-				if (error.headers) Object.assign(set.headers, error.headers);
+				const { status, headers } = httpStatusOf(error);
+				set.status = status;
+				if (headers) Object.assign(set.headers, headers);
 				return errorBody(error.code, error.message, requestId, error.details);
+			}
+			if (error instanceof PayloadTooLarge) {
+				set.status = 413;
+				return errorBody(error.code, error.message, requestId);
 			}
 			switch (code) {
 				case "VALIDATION": {

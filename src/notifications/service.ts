@@ -1,5 +1,5 @@
 /** The signed-in user's inbox: list, mark one read, mark all read. */
-import { NotFound } from "../http/errors.ts";
+import { NotFound } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import {
 	countNotifications,

@@ -3,9 +3,8 @@
  * destination's circuit, and how effect's rejections (open circuit, rate
  * limit) become the `DeliveryFailed` the delivery workflow understands.
  */
-import { Cause, Duration, Logger as EffectLogger, type Exit, Option } from "effect";
+import { Cause, Duration, type Exit, Option } from "effect";
 import { CircuitBreaker, RateLimiter } from "effect/persistence";
-import type { Logger } from "../infra/log.ts";
 import { DeliveryFailed } from "./types.ts";
 
 /** What `fn` threw, wrapped so that it can never be mistaken for one of effect's errors. */
@@ -85,20 +84,4 @@ export function rejection(
 				reason: "rate_limited",
 			});
 	}
-}
-
-/**
- * effect's own reports (a failed outcome record, a failed probe-lease
- * renewal: errors it swallows because no caller is left to receive them)
- * go to Herald's logger instead of effect's console logger.
- */
-export function effectLogBridge(log: Logger) {
-	return EffectLogger.layer([
-		EffectLogger.make(({ message, logLevel, cause }) => {
-			const text = (Array.isArray(message) ? message : [message]).map(String).join(" ");
-			const fields = cause.reasons.length === 0 ? undefined : { cause: Cause.pretty(cause) };
-			if (logLevel === "Fatal" || logLevel === "Error" || logLevel === "Warn") log.warn(text, fields);
-			else log.debug(text, fields);
-		}),
-	]);
 }

@@ -7,18 +7,15 @@
  * trip policy, open time and the single half-open probe (a Redis lease,
  * renewed while the probe runs) are effect's.
  *
- * Redis layout (effect's): a circuit is one hash at `<prefix>circuit:<key>`
- * (fields `state`, `openUntil`, `streak`, `leaseUntil`, …, times from Redis
- * `TIME`), kept an hour after it was last used; a fixed-window limit is one
- * counter at `<prefix>limit:<key>`.
+ * Redis layout: effect's stores on the process runtime (src/infra/effect-runtime.ts).
  */
-import { Cause, Duration, Effect, Exit, Layer, ManagedRuntime, Option } from "effect";
+import { Cause, Duration, Effect, Exit, Option } from "effect";
 import { CircuitBreaker, RateLimiter } from "effect/persistence";
 import type { HeraldConfig } from "../config.ts";
+import { createHeraldRuntime, type HeraldRuntime } from "../infra/effect-runtime.ts";
 import type { Logger } from "../infra/log.ts";
 import type { UpstashRedis } from "../infra/redis/client.ts";
-import { circuitBreakerStoreLayer, rateLimiterStoreLayer } from "../infra/redis/effect-redis.ts";
-import { CallFailed, classify, effectLogBridge, rejection } from "./guard-outcomes.ts";
+import { CallFailed, classify, rejection } from "./guard-outcomes.ts";
 import type { ChannelTarget } from "./types.ts";
 
 export interface GuardSettings {
@@ -63,10 +60,9 @@ export interface DestinationGuard {
 	list(): Promise<CircuitView[]>;
 	/** Closes a circuit by deleting its state; false when Redis has none for `key`. */
 	reset(key: string): Promise<boolean>;
+	/** Disposes the guard's own runtime (a no-op on a shared one). */
 	dispose(): Promise<void>;
 }
-
-export const DEFAULT_GUARD_PREFIX = "herald:delivery:";
 
 /** The guard's settings from configuration: API and workers build it alike, so they share circuits. */
 export function guardSettings(delivery: HeraldConfig["delivery"], prefix?: string): GuardSettings {
@@ -79,25 +75,25 @@ export function guardSettings(delivery: HeraldConfig["delivery"], prefix?: strin
 	};
 }
 
+/**
+ * Runs on the process's Effect runtime when given one (the composition root
+ * passes it; `dispose` then leaves it to its owner). Without one (tools,
+ * tests) the guard builds and owns its own from `settings`.
+ */
 export function createDestinationGuard(
 	redis: UpstashRedis,
 	settings: GuardSettings,
 	log: Logger,
+	shared?: HeraldRuntime,
 ): DestinationGuard {
-	const prefix = settings.prefix ?? DEFAULT_GUARD_PREFIX;
-	const circuitPrefix = `${prefix}circuit:`;
-	const runtime = ManagedRuntime.make(
-		Layer.mergeAll(
-			CircuitBreaker.layer({
-				tripPolicy: CircuitBreaker.consecutive(settings.failures),
-				openDuration: Duration.millis(settings.openMs),
-				// We handle an unreachable store ourselves (fail open, logged below).
-				onStoreError: "fail",
-			}).pipe(Layer.provide(circuitBreakerStoreLayer(redis, { prefix: circuitPrefix }))),
-			RateLimiter.layer.pipe(Layer.provide(rateLimiterStoreLayer(redis, { prefix: `${prefix}limit:` }))),
-			effectLogBridge(log),
-		),
-	);
+	const runtime =
+		shared ??
+		createHeraldRuntime(
+			redis,
+			{ breakerFailures: settings.failures, breakerOpenMs: settings.openMs, prefix: settings.prefix },
+			log,
+		);
+	const circuitPrefix = `${runtime.prefix}circuit:`;
 
 	const guarded = <T>(destination: string, fn: () => Promise<T>, limits: RateLimit[]) =>
 		Effect.gen(function* () {
@@ -152,7 +148,7 @@ export function createDestinationGuard(
 				});
 				return fn();
 			}
-			throw rejection(destination, reason, settings.openMs);
+			throw rejection(destination, reason, runtime.breakerOpenMs);
 		},
 
 		limitsFor(target) {
@@ -195,7 +191,9 @@ export function createDestinationGuard(
 			return (await redis.del(`${circuitPrefix}${key}`)) > 0;
 		},
 
-		dispose: () => runtime.dispose(),
+		async dispose() {
+			if (!shared) await runtime.dispose();
+		},
 	};
 }
 

@@ -1,15 +1,18 @@
 /**
- * Live fan-out inside one API process. ONE Postgres LISTEN connection
- * (postgres.js `sql.listen` shares a single connection for every channel of a
- * pool) on `notification_created`, `event_changes`, `participant_changes` and
- * a private barrier channel, and an in-memory registry of WebSocket
- * subscribers by user and by event. Every API process holds its own listener.
+ * Live fan-out inside one API process, by topic. Features register topics
+ * (events, notifications today; leaderboards and sync pokes next): each names
+ * the NOTIFY channels it listens to and turns their payloads into messages
+ * for the subscribers of one key (a user, an event, …). The hub holds ONE
+ * Postgres LISTEN connection (postgres.js `sql.listen` shares a single
+ * connection for every channel of a pool) for every topic's channels plus a
+ * private barrier channel, and an in-memory registry of WebSocket
+ * subscribers by topic and key. Every API process holds its own listener.
  *
  * A new subscriber is live once a barrier NOTIFY it triggered comes back:
  * Postgres delivers notifications in commit order, so it then sends
  * `{ type: "ready" }` and gets exactly the changes committed after it (never
- * a late one from before). Deliveries run through two serial queues
- * (notifications, events) so database lookups cannot reorder them.
+ * a late one from before). Each topic's deliveries run through its own serial
+ * queue, so database lookups cannot reorder them.
  *
  * NOTIFY is lost while nobody listens. postgres.js re-runs LISTEN when its
  * connection drops; once every channel is back, live subscribers get
@@ -17,30 +20,47 @@
  */
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
-import { findNotification, toNotificationView } from "../notifications/repository.ts";
-import { eventAccess, participantEventId } from "./event-access.ts";
-import { changeMessage, parseChange, parseNotificationCreated, type RealtimeMessage } from "./messages.ts";
 
 const SYNC_CHANNEL = "herald_realtime_sync";
-export const CHANNELS = [
-	"notification_created",
-	"event_changes",
-	"participant_changes",
-	SYNC_CHANNEL,
-] as const;
-type Channel = (typeof CHANNELS)[number];
 
-/** WebSocket close codes the hub uses (4xxx mirror HTTP statuses). */
+/** WebSocket close codes the hub and its topics use (4xxx mirror HTTP statuses). */
 export const CloseCode = {
-	eventDeleted: 1000,
+	normal: 1000,
 	goingAway: 1001,
 	tokenExpired: 4401,
 	accessRevoked: 4403,
 } as const;
 
+/** Every message has a `type`; `ready` and `resync` are the hub's own. */
+export interface RealtimeMessage {
+	readonly type: string;
+}
+
 export interface Subscriber {
 	send(message: RealtimeMessage): void;
 	close(code: number, reason: string): void;
+}
+
+/** What a topic's handler may do with the subscribers of its keys. */
+export interface TopicContext {
+	readonly sql: Sql;
+	readonly log: Logger;
+	/** Whether `key` has a live subscriber. */
+	has(key: string): boolean;
+	/** Sends to every live subscriber of `key`. */
+	send<M extends RealtimeMessage>(key: string, message: M): void;
+	/** Closes the sockets of `key` (only `userId`'s, when given). */
+	close(key: string, code: number, reason: string, userId?: string): void;
+	/** Whether `userId` watches `key`. */
+	watching(key: string, userId: string): boolean;
+}
+
+export interface Topic {
+	readonly name: string;
+	/** The NOTIFY channels whose payloads this topic turns into messages. */
+	readonly channels: readonly string[];
+	/** Runs in the topic's serial queue, in the order the notifications arrived. */
+	onNotify(channel: string, payload: string, topic: TopicContext): void | Promise<void>;
 }
 
 export interface RealtimeHub {
@@ -49,10 +69,11 @@ export interface RealtimeHub {
 	ready(): Promise<void>;
 	/** 1 once every channel listens, +1 each time they are all re-established after a drop. */
 	epoch(): number;
-	/** Registers at once; the subscriber gets `{ type: "ready" }` when it is live. */
-	subscribeUser(userId: string, subscriber: Subscriber): () => void;
-	/** `userId` is the watcher, so access can be re-checked when their participant row goes. */
-	subscribeEvent(eventId: string, userId: string, subscriber: Subscriber): () => void;
+	/**
+	 * Registers at once; the subscriber gets `{ type: "ready" }` when it is live.
+	 * `userId` is the watcher, so a topic can re-check one user's access.
+	 */
+	subscribe(topic: string, key: string, userId: string, subscriber: Subscriber): () => void;
 	/** Closes every socket (1001), unlistens and waits for deliveries in flight. Idempotent. */
 	stop(): Promise<void>;
 }
@@ -64,18 +85,24 @@ interface Entry {
 	gone: boolean;
 }
 
-export function createRealtimeHub(deps: { sql: Sql; log: Logger }): RealtimeHub {
+export function createRealtimeHub(deps: { sql: Sql; log: Logger; topics: readonly Topic[] }): RealtimeHub {
 	const { sql } = deps;
 	const log = deps.log.child({ component: "realtime" });
 	const hubId = crypto.randomUUID();
-	const byUser = new Map<string, Set<Entry>>();
-	const byEvent = new Map<string, Set<Entry>>();
+	const topics = new Map(
+		deps.topics.map((topic) => [
+			topic.name,
+			{ topic, index: new Map<string, Set<Entry>>(), queue: serialQueue(log) },
+		]),
+	);
+	const byChannel = new Map<string, Array<typeof topics extends Map<string, infer T> ? T : never>>();
+	for (const t of topics.values())
+		for (const channel of t.topic.channels) byChannel.set(channel, [...(byChannel.get(channel) ?? []), t]);
+	const channels = [...byChannel.keys(), SYNC_CHANNEL];
 	const pending = new Map<string, { entry: Entry; queue: SerialQueue }>();
-	const listens = new Map<Channel, number>(CHANNELS.map((c) => [c, 0]));
+	const listens = new Map<string, number>(channels.map((c) => [c, 0]));
 	const unlistens: Array<() => Promise<unknown>> = [];
 	const inflight = new Set<Promise<unknown>>();
-	const notificationQueue = serialQueue(log);
-	const eventQueue = serialQueue(log);
 	let epoch = 0;
 	let barriers = 0;
 	let markReady!: () => void;
@@ -85,10 +112,22 @@ export function createRealtimeHub(deps: { sql: Sql; log: Logger }): RealtimeHub 
 	let starting: Promise<void> | undefined;
 	let stopping: Promise<void> | undefined;
 
-	const entries = () => [...byUser.values(), ...byEvent.values()].flatMap((set) => [...set]);
-	const send = (set: Iterable<Entry> | undefined, message: RealtimeMessage) => {
-		for (const e of set ?? []) if (e.live) e.subscriber.send(message);
-	};
+	const entries = () => [...topics.values()].flatMap((t) => [...t.index.values()].flatMap((set) => [...set]));
+
+	const contextOf = (index: Map<string, Set<Entry>>): TopicContext => ({
+		sql,
+		log,
+		has: (key) => [...(index.get(key) ?? [])].some((e) => e.live),
+		send(key, message) {
+			for (const e of index.get(key) ?? []) if (e.live) e.subscriber.send(message);
+		},
+		close(key, code, reason, userId) {
+			for (const e of [...(index.get(key) ?? [])])
+				if (userId === undefined || e.userId === userId) e.subscriber.close(code, reason);
+		},
+		watching: (key, userId) => [...(index.get(key) ?? [])].some((e) => e.userId === userId),
+	});
+	const contexts = new Map([...topics].map(([name, t]) => [name, contextOf(t.index)]));
 
 	function track(promise: Promise<unknown>): void {
 		const p = promise.catch((error: unknown) => log.warn("realtime barrier failed", { error }));
@@ -100,27 +139,13 @@ export function createRealtimeHub(deps: { sql: Sql; log: Logger }): RealtimeHub 
 		track(ready.then(() => (stopping ? undefined : sql`select pg_notify(${SYNC_CHANNEL}, ${token})`)));
 	}
 
-	function subscribe(index: Map<string, Set<Entry>>, key: string, entry: Entry, queue: SerialQueue) {
-		const set = index.get(key) ?? new Set<Entry>();
-		index.set(key, set.add(entry));
-		const token = `${hubId}:${++barriers}`;
-		pending.set(token, { entry, queue });
-		barrier(token);
-		return () => {
-			entry.gone = true;
-			pending.delete(token);
-			set.delete(entry);
-			if (set.size === 0 && index.get(key) === set) index.delete(key);
-		};
-	}
-
-	function onListen(channel: Channel): void {
+	function onListen(channel: string): void {
 		listens.set(channel, (listens.get(channel) ?? 0) + 1);
 		const all = Math.min(...listens.values());
 		if (all <= epoch) return;
 		epoch = all;
 		if (epoch === 1) {
-			log.info("realtime listening", { channels: CHANNELS });
+			log.info("realtime listening", { channels });
 			markReady();
 			return;
 		}
@@ -129,70 +154,34 @@ export function createRealtimeHub(deps: { sql: Sql; log: Logger }): RealtimeHub 
 		for (const token of pending.keys()) barrier(token);
 	}
 
-	/** A participant row went away: close that user's sockets on the event unless they still have access. */
-	async function recheck(eventId: string, userId: string): Promise<void> {
-		const watchers = [...(byEvent.get(eventId) ?? [])].filter((e) => e.userId === userId);
-		if (watchers.length === 0) return;
-		// "missing": the event itself is being deleted; its DELETE change closes the sockets.
-		if ((await eventAccess(sql, eventId, userId)) !== "denied") return;
-		for (const e of watchers) e.subscriber.close(CloseCode.accessRevoked, "access revoked");
-	}
-
-	const handlers: Record<Channel, (payload: string) => void> = {
-		[SYNC_CHANNEL](token) {
-			const waiting = pending.get(token);
+	function onNotify(channel: string, payload: string): void {
+		if (channel === SYNC_CHANNEL) {
+			const waiting = pending.get(payload);
 			if (!waiting) return; // another process's barrier, or a socket already gone
-			pending.delete(token);
+			pending.delete(payload);
 			waiting.queue.run(() => {
 				if (waiting.entry.gone) return;
 				waiting.entry.live = true;
 				waiting.entry.subscriber.send({ type: "ready" });
 			});
-		},
-		notification_created(text) {
-			const created = parseNotificationCreated(text);
-			if (!created || !byUser.has(created.userId)) return;
-			notificationQueue.run(async () => {
-				if (![...(byUser.get(created.userId) ?? [])].some((e) => e.live)) return;
-				const row = await findNotification(sql, created.userId, created.id);
-				if (row)
-					send(byUser.get(created.userId), { type: "notification", notification: toNotificationView(row) });
-			});
-		},
-		event_changes(text) {
-			const change = parseChange(text);
-			if (!change || !byEvent.has(change.id)) return;
-			eventQueue.run(() => {
-				send(byEvent.get(change.id), changeMessage("event_change", change));
-				if (change.operation === "DELETE")
-					for (const e of [...(byEvent.get(change.id) ?? [])])
-						e.subscriber.close(CloseCode.eventDeleted, "event deleted");
-			});
-		},
-		participant_changes(text) {
-			const change = parseChange(text);
-			if (!change || byEvent.size === 0) return;
-			eventQueue.run(async () => {
-				const fromData = change.data?.event_id;
-				// Truncated data: find the event by the participant's id (gone after a DELETE: dropped).
-				const eventId = typeof fromData === "string" ? fromData : await participantEventId(sql, change.id);
-				if (!eventId || !byEvent.has(eventId)) return;
-				send(byEvent.get(eventId), changeMessage("participant_change", change));
-				const userId = change.data?.user_id;
-				if (change.operation === "DELETE" && typeof userId === "string") await recheck(eventId, userId);
-			});
-		},
-	};
+			return;
+		}
+		for (const t of byChannel.get(channel) ?? []) {
+			if (t.index.size === 0) continue; // nobody watches this topic in this process
+			const ctx = contexts.get(t.topic.name)!;
+			t.queue.run(() => t.topic.onNotify(channel, payload, ctx));
+		}
+	}
 
 	return {
 		start() {
 			if (starting || stopping) return;
 			starting = Promise.all(
-				CHANNELS.map(async (channel) => {
+				channels.map(async (channel) => {
 					try {
 						const listener = await sql.listen(
 							channel,
-							(payload) => handlers[channel](payload),
+							(payload) => onNotify(channel, payload),
 							() => onListen(channel),
 						);
 						unlistens.push(listener.unlisten);
@@ -205,21 +194,32 @@ export function createRealtimeHub(deps: { sql: Sql; log: Logger }): RealtimeHub 
 		},
 		ready: () => ready,
 		epoch: () => epoch,
-		subscribeUser: (userId, subscriber) =>
-			subscribe(byUser, userId, { subscriber, userId, live: false, gone: false }, notificationQueue),
-		subscribeEvent: (eventId, userId, subscriber) =>
-			subscribe(byEvent, eventId, { subscriber, userId, live: false, gone: false }, eventQueue),
+		subscribe(topicName, key, userId, subscriber) {
+			const t = topics.get(topicName);
+			if (!t) throw new Error(`unknown realtime topic ${topicName}`);
+			const entry: Entry = { subscriber, userId, live: false, gone: false };
+			const set = t.index.get(key) ?? new Set<Entry>();
+			t.index.set(key, set.add(entry));
+			const token = `${hubId}:${++barriers}`;
+			pending.set(token, { entry, queue: t.queue });
+			barrier(token);
+			return () => {
+				entry.gone = true;
+				pending.delete(token);
+				set.delete(entry);
+				if (set.size === 0 && t.index.get(key) === set) t.index.delete(key);
+			};
+		},
 		stop() {
 			stopping ??= (async () => {
 				for (const e of entries()) e.subscriber.close(CloseCode.goingAway, "server shutting down");
-				byUser.clear();
-				byEvent.clear();
+				for (const t of topics.values()) t.index.clear();
 				pending.clear();
 				markReady();
 				await starting;
 				await Promise.allSettled([...inflight]);
 				await Promise.allSettled(unlistens.map((unlisten) => unlisten()));
-				await Promise.all([notificationQueue.idle(), eventQueue.idle()]);
+				await Promise.all([...topics.values()].map((t) => t.queue.idle()));
 			})();
 			return stopping;
 		},

@@ -1,9 +1,12 @@
 /** SQL for users: one statement per function, rows mapped to the public view. */
+import type { Role } from "../auth/tokens.ts";
+import { Conflict } from "../errors.ts";
+import { onUniqueViolation } from "../infra/db/errors.ts";
 import type { Sql as Pool, Queryable } from "../infra/db/sql.ts";
 
 type Sql = Queryable;
 
-import type { Role } from "../auth/tokens.ts";
+const emailTaken = () => new Conflict("an account with this email already exists", { field: "email" });
 
 export interface UserRow {
 	id: string;
@@ -49,6 +52,42 @@ export async function findUserById(sql: Sql, id: string): Promise<UserRow | unde
 	return row;
 }
 
+/** A new account; an email already in use (any case) is a Conflict. */
+export function insertUser(
+	sql: Sql,
+	user: { email: string | null; passwordHash: string | null; displayName: string },
+): Promise<UserRow> {
+	return onUniqueViolation(async () => {
+		const [row] = await sql<UserRow[]>`
+			insert into users (email, password_hash, display_name)
+			values (${user.email}, ${user.passwordHash}, ${user.displayName}) returning *`;
+		return row!;
+	}, emailTaken);
+}
+
+/** Profile fields by column; an email already in use is a Conflict. */
+export function updateUser(sql: Sql, id: string, fields: Record<string, string>): Promise<UserRow> {
+	return onUniqueViolation(async () => {
+		const [row] = await sql<UserRow[]>`update users set ${sql(fields)} where id = ${id} returning *`;
+		return row!;
+	}, emailTaken);
+}
+
+/** Creates the administrator, or promotes the existing account (keeping its password). Idempotent. */
+export async function ensureAdmin(
+	sql: Sql,
+	email: string,
+	passwordHash: string,
+): Promise<{ id: string; created: boolean }> {
+	const [row] = await sql<{ id: string; created: boolean }[]>`
+		insert into users (email, password_hash, display_name, role)
+		values (${email}, ${passwordHash}, 'Administrator', 'admin')
+		on conflict (lower(email)) where email is not null
+		do update set role = 'admin', password_hash = coalesce(users.password_hash, excluded.password_hash)
+		returning id, (xmax = 0) as created`;
+	return row!;
+}
+
 /** The user behind a Herald access token, only while its session is live. */
 export async function findUserInSession(
 	sql: Sql,
@@ -76,10 +115,11 @@ export async function userForExternalIdentity(
 		const [taken] = identity.email
 			? await tx`select 1 from users where lower(email) = lower(${identity.email})`
 			: [];
-		const [user] = await tx<UserRow[]>`
-			insert into users (email, display_name)
-			values (${taken ? null : (identity.email ?? null)}, ${identity.email?.split("@")[0] ?? "user"})
-			returning *`;
+		const user = await insertUser(tx, {
+			email: taken ? null : (identity.email ?? null),
+			passwordHash: null,
+			displayName: identity.email?.split("@")[0] ?? "user",
+		});
 		const linked = await tx`
 			insert into external_identities (issuer, subject, user_id)
 			values (${identity.issuer}, ${identity.subject}, ${user!.id})

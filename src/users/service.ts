@@ -1,9 +1,9 @@
 /** The signed-in user's own profile: read, change, delete. */
 import { verifyPassword } from "../auth/passwords.ts";
+import { Invalid, Unauthenticated } from "../errors.ts";
 import { lockEventsOfUser } from "../events/repository.ts";
-import { Conflict, Unauthorized, Unprocessable } from "../http/errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
-import type { UserRow } from "./repository.ts";
+import { type UserRow, updateUser } from "./repository.ts";
 
 export interface ProfileChange {
 	displayName?: string;
@@ -23,25 +23,18 @@ export function createUserService(deps: { sql: Sql }) {
 			if (change.locale !== undefined) fields.locale = canonicalLocale(change.locale);
 			if (change.email !== undefined && change.email.toLowerCase() !== user.email?.toLowerCase()) {
 				if (!user.password_hash)
-					throw new Unprocessable(
-						"this account has no password; its email comes from its identity provider",
-						{
-							field: "email",
-						},
-					);
+					throw new Invalid("this account has no password; its email comes from its identity provider", {
+						field: "email",
+					});
 				if (!change.currentPassword || !(await verifyPassword(change.currentPassword, user.password_hash)))
-					throw new Unauthorized("invalid_credentials", "changing the email requires the current password");
+					throw new Unauthenticated(
+						"invalid_credentials",
+						"changing the email requires the current password",
+					);
 				fields.email = change.email.trim();
 			}
 			if (Object.keys(fields).length === 0) return user;
-			try {
-				const [row] = await sql<UserRow[]>`update users set ${sql(fields)} where id = ${user.id} returning *`;
-				return row!;
-			} catch (error) {
-				if ((error as { code?: string }).code === "23505")
-					throw new Conflict("an account with this email already exists", { field: "email" });
-				throw error;
-			}
+			return updateUser(sql, user.id, fields);
 		},
 
 		/** Deletes the account; sessions, tokens and everything it owns go with it (foreign keys). */
@@ -67,7 +60,7 @@ function canonicalTimezone(zone: string): string {
 	try {
 		return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
 	} catch {
-		throw new Unprocessable(`unknown time zone "${zone}"`, { field: "timezone" });
+		throw new Invalid(`unknown time zone "${zone}"`, { field: "timezone" });
 	}
 }
 
@@ -76,5 +69,5 @@ function canonicalLocale(locale: string): string {
 		const [canonical] = Intl.getCanonicalLocales(locale);
 		if (canonical) return canonical;
 	} catch {}
-	throw new Unprocessable(`invalid locale "${locale}"`, { field: "locale" });
+	throw new Invalid(`invalid locale "${locale}"`, { field: "locale" });
 }

@@ -1,8 +1,9 @@
 /** A worker and a bridge for tests, on a task queue of their own. */
 
-import type { DeliveryDeps } from "../../activities/delivery/index.ts";
+import type { DeliveryDeps } from "../../activities/deliveries/index.ts";
 import { startWorker, type WorkerHandle } from "../../src/app/worker.ts";
 import { type BridgeHandle, startBridge } from "../../src/bridge/bridge.ts";
+import { loadConfig } from "../../src/config.ts";
 import type { Sql } from "../../src/infra/db/sql.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { connectTemporalClient, type TemporalClientHandle } from "../../src/infra/temporal/client.ts";
@@ -32,7 +33,15 @@ export async function startActors(sql: Sql, name: string, options: ActorOptions 
 		address: env.temporalAddress,
 		namespace: "default",
 		taskQueue,
-		deps: { sql, delivery: options.delivery },
+		deps: {
+			sql,
+			temporal: temporal.client,
+			// The delivery settings (retry policies) of the kit that built the senders and guard.
+			config: options.delivery
+				? { ...loadConfig({ HERALD_ENV: "test" }), delivery: options.delivery.settings }
+				: undefined,
+			outbound: options.delivery && { senders: options.delivery.senders, guard: options.delivery.guard },
+		},
 		log: createLogger("warn"),
 	});
 	return {

@@ -5,18 +5,21 @@
  */
 
 import { type App, createApp } from "../../src/app/api.ts";
-import { type ApiServices, bootstrapAdmin, createApiServices } from "../../src/app/services.ts";
+import { type ApiRuntime, createApiContext, createPlatform } from "../../src/app/services.ts";
 import { loadConfig } from "../../src/config.ts";
+import { features } from "../../src/features.ts";
 import { pingDatabase } from "../../src/infra/db/sql.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { createRedis, pingRedis } from "../../src/infra/redis/client.ts";
 import { connectTemporalClient } from "../../src/infra/temporal/client.ts";
+import { bootstrapAdmin } from "../../src/users/admin-bootstrap.ts";
 import { freshDatabase, type TestDatabase } from "./db.ts";
 import { testEnv } from "./env.ts";
 
 export interface TestApp {
 	db: TestDatabase;
-	services: ApiServices;
+	/** The features' context (guard, realtime, …); `dispose` also disposes the platform. */
+	services: ApiRuntime;
 	app: App;
 	request(
 		method: string,
@@ -43,14 +46,32 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 	const log = createLogger("warn");
 	const redis = createRedis({ url: infra.redisRestUrl, token: infra.redisRestToken });
 	const temporal = await connectTemporalClient({ address: infra.temporalAddress, namespace: "default" });
-	const services = createApiServices({
+	// A Redis prefix of its own: circuits and rate limits of one test file never meet another's.
+	const platform = createPlatform({
+		config,
+		redis,
+		log,
+		redisPrefix: `test:${process.pid}:${crypto.randomUUID()}:`,
+	});
+	const context = createApiContext({
 		config,
 		sql: db.sql,
 		redis,
 		temporal: temporal.client,
 		log,
-		rateLimitPrefix: `test:${process.pid}:${crypto.randomUUID()}:`,
+		platform,
+		features,
 	});
+	const services: ApiRuntime = {
+		...context,
+		async dispose() {
+			try {
+				await context.dispose();
+			} finally {
+				await platform.dispose();
+			}
+		},
+	};
 	await bootstrapAdmin(db.sql, config, log);
 	const app = createApp({
 		log,
@@ -58,7 +79,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 		corsOrigins: ["*"],
 		bodyLimitBytes: 65_536,
 		probes: { database: () => pingDatabase(db.sql), temporal: async () => {}, redis: () => pingRedis(redis) },
-		services,
+		features: { context, list: features },
 	});
 	return {
 		db,

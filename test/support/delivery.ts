@@ -4,7 +4,7 @@
  * share: short retry intervals, short webhook timeouts, 127.0.0.1 allowed.
  */
 import { join } from "node:path";
-import type { DeliveryDeps } from "../../activities/delivery/index.ts";
+import type { DeliveryDeps } from "../../activities/deliveries/index.ts";
 import { type HeraldConfig, loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { createRedis } from "../../src/infra/redis/client.ts";

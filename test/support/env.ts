@@ -8,8 +8,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Infra, resolveInfra } from "../../src/app/infra.ts";
+import { migrate } from "../../src/app/migrate.ts";
 import { loadConfig } from "../../src/config.ts";
-import { migrate } from "../../src/infra/db/migrate.ts";
 import { createSql } from "../../src/infra/db/sql.ts";
 import { createLogger } from "../../src/infra/log.ts";
 

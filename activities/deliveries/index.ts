@@ -6,7 +6,8 @@
  */
 import { ApplicationFailure, Context } from "@temporalio/activity";
 import { Option } from "effect";
-import { type HeraldConfig, loadConfig, secret } from "../../src/config.ts";
+import type { HeraldConfig } from "../../src/config.ts";
+import { secret } from "../../src/config-kit.ts";
 import { deliveryPolicies } from "../../src/deliveries/policy.ts";
 import {
 	type AttemptOutcome,
@@ -37,16 +38,15 @@ export interface DeliveryDeps {
 	settings: DeliverySettings;
 }
 
-let defaults: DeliverySettings | undefined;
-/** The configuration's defaults, for workers built without delivery deps (tests that only plan). */
-const defaultSettings = () => {
-	defaults ??= loadConfig({}).delivery;
-	return defaults;
-};
-
-export function createDeliveryActivities(deps: { sql: Sql; delivery?: DeliveryDeps }) {
+export function createDeliveryActivities(deps: {
+	sql: Sql;
+	/** The worker's delivery configuration (policies, redaction of secrets). */
+	settings: DeliverySettings;
+	/** Senders and guard; without them deliveries are planned but `deliver` fails (non-retryable). */
+	delivery?: DeliveryDeps;
+}) {
 	const { sql } = deps;
-	const settings = () => deps.delivery?.settings ?? defaultSettings();
+	const settings = () => deps.delivery?.settings ?? deps.settings;
 	const secrets = () =>
 		[settings().telegramBotToken, settings().smtpPassword].flatMap((o) =>
 			Option.isSome(o) ? [secret(o.value)] : [],
@@ -55,7 +55,7 @@ export function createDeliveryActivities(deps: { sql: Sql; delivery?: DeliveryDe
 	return {
 		/** Idempotent: a second call adds only channels that appeared since, and returns what is still pending. */
 		async planDeliveries(notificationId: string): Promise<DeliveryPlan> {
-			const rows = await planDeliveryRows(sql, notificationId);
+			const rows = await planDeliveryRows(sql, notificationId); // marks the notification planned
 			return {
 				notificationId,
 				deliveries: rows.map((r) => ({ deliveryId: r.id, kind: r.kind })),

@@ -1,0 +1,35 @@
+/**
+ * Activity options in one place, and the proxy every workflow uses to reach
+ * its own feature's activities. Activities are registered under
+ * `<feature>.<name>` (src/app/worker.ts), so two features cannot collide and a
+ * workflow sees only the activities of the feature it names.
+ */
+import { type ActivityOptions, proxyActivities } from "@temporalio/workflow";
+
+/**
+ * Activities that read and write Herald's own PostgreSQL. A lost connection
+ * (a restart, a failover, a pooler recycling connections) fails the attempt
+ * at once and the pool reconnects within a second, so retries start fast and
+ * stay close together: an actor waiting a minute per retry would only add
+ * lag. Attempts are unlimited; the timeout bounds each one.
+ */
+export const databaseActivity: ActivityOptions = {
+	startToCloseTimeout: "30 seconds",
+	retry: { initialInterval: "200 milliseconds", backoffCoefficient: 2, maximumInterval: "5 seconds" },
+};
+
+type AnyActivities = Record<string, (...args: any[]) => Promise<any>>;
+
+/** The activities of `feature`, typed as its factory's return type (`ReturnType<typeof create…Activities>`). */
+export function featureActivities<A extends AnyActivities>(
+	feature: string,
+	options: ActivityOptions = databaseActivity,
+): A {
+	const proxy = proxyActivities<AnyActivities>(options);
+	return new Proxy({} as A, {
+		get: (_, name) => (typeof name === "string" ? proxy[`${feature}.${name}`] : undefined),
+	});
+}
+
+/** The registered name of a feature's activity (the worker's side of `featureActivities`). */
+export const activityName = (feature: string, name: string): string => `${feature}.${name}`;
