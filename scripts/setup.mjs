@@ -22,7 +22,9 @@ const which = (name) =>
 		.find((p) => existsSync(p));
 const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 
-// 1. npm packages (includes the `bun` binary package).
+// 1. npm packages (includes the `bun` binary package), exactly as the lock says: `npm ci`
+// never rewrites package-lock.json, so a fresh clone stays clean. The lock carries every
+// platform's optional packages; `postinstall` applies patches/ (patch-package).
 const lock = join(root, "package-lock.json");
 const installed = join(root, "node_modules", ".package-lock.json");
 if (
@@ -30,8 +32,8 @@ if (
 	mtime(lock) > mtime(installed) ||
 	mtime(join(root, "package.json")) > mtime(installed)
 ) {
-	say("installing npm packages");
-	run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"]);
+	say(existsSync(lock) ? "installing npm packages (npm ci)" : "installing npm packages");
+	run("npm", [existsSync(lock) ? "ci" : "install", "--no-audit", "--no-fund", "--loglevel=error"]);
 } else say("npm packages up to date");
 
 // 2. Temporal CLI, unless a Temporal server is configured or a CLI is available.
