@@ -9,6 +9,7 @@ import { healthRoutes } from "../health/routes.ts";
 import type { HealthProbes } from "../health/service.ts";
 import { compression } from "../http/compression.ts";
 import { requestContext } from "../http/request-context.ts";
+import { createRouteTable, type RouteTable } from "../http/validation.ts";
 import type { Logger } from "../infra/log.ts";
 
 export interface AppDeps {
@@ -23,9 +24,28 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps) {
-	const app = new Elysia({ name: "herald" })
+	let app: Elysia | undefined;
+	let filled = -1;
+	const table = createRouteTable();
+	// Read on the first 404, so routes added after this call (tests) count too.
+	const routes: RouteTable = {
+		fill: table.fill,
+		methodsFor(pathname) {
+			if (app && filled !== app.routes.length) {
+				table.fill(app.routes);
+				filled = app.routes.length;
+			}
+			return table.methodsFor(pathname);
+		},
+	};
+	const built = new Elysia({ name: "herald" })
 		.use(
-			requestContext({ log: deps.log, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: deps.corsOrigins }),
+			requestContext({
+				log: deps.log,
+				bodyLimitBytes: deps.bodyLimitBytes,
+				corsOrigins: deps.corsOrigins,
+				routes,
+			}),
 		)
 		.use(compression)
 		.use(docs({ version: deps.version }))
@@ -33,8 +53,9 @@ export function createApp(deps: AppDeps) {
 			healthRoutes({ probes: deps.probes, version: deps.version, startedAt: deps.startedAt ?? Date.now() }),
 		);
 	for (const feature of deps.features?.list ?? [])
-		if (feature.routes) app.use(feature.routes(deps.features!.context));
-	return app;
+		if (feature.routes) built.use(feature.routes(deps.features!.context));
+	app = built as unknown as Elysia;
+	return built;
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -6,15 +6,21 @@
  */
 import { Elysia } from "elysia";
 import { Forbidden } from "../errors.ts";
-import type { AuthService } from "./service.ts";
+import type { AuthService, Principal } from "./service.ts";
 
 export function authPlugin(auth: AuthService) {
+	// Authentication runs in `transform`, before validation: an anonymous or
+	// forbidden caller gets 401/403 and never learns the route's schema from a 422.
+	const principals = new WeakMap<Request, Principal>();
 	return new Elysia({ name: "herald/auth" }).macro({
 		auth: (level: true | "admin") => ({
-			async resolve({ headers }) {
+			async transform({ request, headers }) {
 				const principal = await auth.authenticate(headers.authorization);
 				if (level === "admin" && principal.user.role !== "admin") throw new Forbidden("administrators only");
-				return { principal };
+				principals.set(request, principal);
+			},
+			resolve({ request }) {
+				return { principal: principals.get(request)! };
 			},
 			detail: { security: [{ bearer: [] }] },
 		}),

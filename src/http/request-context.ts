@@ -1,20 +1,46 @@
 /**
- * The cross-cutting HTTP plugin: request id on every response and log line,
- * CORS, body-size limit (all in ONE onRequest hook: each extra global hook
- * costs every route), access log, and the one error mapper (validation → 422 with
- * the field path, parse → 400, not found → 404, domain errors → their status,
- * anything else → 500 with the request id and no internals).
+ * The cross-cutting HTTP plugin, the one place every route's edge behaviour
+ * is decided:
+ * - request id on every response and log line, CORS, limits on the body
+ *   (413), the URL (414) and the headers (431) — all in ONE onRequest hook:
+ *   each extra global hook costs every route;
+ * - bodies are JSON objects: another content type is 415, unparsable JSON
+ *   400, a JSON value that is not an object 422;
+ * - no NUL character in any string of the body, query or path (PostgreSQL
+ *   text cannot hold one): 422, checked after authentication;
+ * - the one error mapper: domain errors → their status (`error-map.ts`),
+ *   validation → 422 with each field's path and rule, an unknown path 404, a
+ *   known path with another method 405 with `Allow`, anything else 500 with
+ *   the request id and no internals.
  */
-import { Elysia } from "elysia";
+import { Elysia, ValidationError } from "elysia";
 import { DomainError } from "../errors.ts";
 import type { Logger } from "../infra/log.ts";
 import { applyCors, corsPolicy } from "./cors.ts";
 import { httpStatusOf } from "./error-map.ts";
-import { errorBody, PayloadTooLarge } from "./errors.ts";
+import {
+	errorBody,
+	HttpError,
+	MalformedBody,
+	PayloadTooLarge,
+	UnsupportedMediaType,
+	ValidationFailed,
+} from "./errors.ts";
+import { type RouteTable, validationIssues } from "./validation.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Longer URLs get 414; Bun itself refuses a request line + headers over --max-http-header-size. */
+export const MAX_URL_BYTES = 8192;
+/** Request headers together (names and values) larger than this get 431. */
+export const MAX_HEADER_BYTES = 16_384;
 
-export function requestContext(options: { log: Logger; bodyLimitBytes: number; corsOrigins: string[] }) {
+export function requestContext(options: {
+	log: Logger;
+	bodyLimitBytes: number;
+	corsOrigins: string[];
+	/** Filled once every route is mounted: tells a wrong method (405) from an unknown path (404). */
+	routes?: RouteTable;
+}) {
 	const { log, bodyLimitBytes } = options;
 	const accessLog = log.enabled("debug");
 	const cors = corsPolicy(options.corsOrigins);
@@ -27,8 +53,46 @@ export function requestContext(options: { log: Logger; bodyLimitBytes: number; c
 			if (accessLog) startedAt.set(request, performance.now());
 			const preflight = applyCors(cors, request, set.headers as Record<string, string>);
 			if (preflight) return preflight;
+			if (request.url.length > MAX_URL_BYTES)
+				throw new HttpError(414, "uri_too_long", `the URL exceeds ${MAX_URL_BYTES} bytes`);
+			let headerBytes = 0;
+			request.headers.forEach((value, name) => {
+				headerBytes += name.length + value.length + 4;
+			});
+			if (headerBytes > MAX_HEADER_BYTES)
+				throw new HttpError(431, "headers_too_large", `request headers exceed ${MAX_HEADER_BYTES} bytes`);
 			const length = request.headers.get("content-length");
 			if (length !== null && Number(length) > bodyLimitBytes) throw new PayloadTooLarge(bodyLimitBytes);
+		})
+		.onParse({ as: "global" }, async ({ request, contentType }) => {
+			if (!request.body) return; // no body: the route's schema decides whether one was needed
+			const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+			const bytes = new Uint8Array(await request.arrayBuffer());
+			if (bytes.length === 0) return;
+			if (type !== "application/json") throw new UnsupportedMediaType(type);
+			if (bytes.length > bodyLimitBytes) throw new PayloadTooLarge(bodyLimitBytes); // chunked, no length
+			let value: unknown;
+			try {
+				value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+			} catch {
+				throw new MalformedBody();
+			}
+			if (typeof value !== "object" || value === null || Array.isArray(value))
+				throw new ValidationFailed("body", [{ path: "/", message: "the body must be a JSON object" }]);
+			return value;
+		})
+		.onBeforeHandle({ as: "global" }, ({ body, query, params }) => {
+			for (const [on, value] of [
+				["params", params],
+				["query", query],
+				["body", body],
+			] as const) {
+				const path = nulPath(value, "");
+				if (path !== undefined)
+					throw new ValidationFailed(on, [
+						{ path: path || "/", message: "text must not contain the NUL character (U+0000)" },
+					]);
+			}
 		})
 		.onError({ as: "global" }, ({ code, error, set, request }) => {
 			const requestId = (set.headers["x-request-id"] as string | undefined) ?? crypto.randomUUID();
@@ -39,28 +103,35 @@ export function requestContext(options: { log: Logger; bodyLimitBytes: number; c
 				if (headers) Object.assign(set.headers, headers);
 				return errorBody(error.code, error.message, requestId, error.details);
 			}
-			if (error instanceof PayloadTooLarge) {
-				set.status = 413;
-				return errorBody(error.code, error.message, requestId);
+			if (error instanceof HttpError) {
+				set.status = error.status;
+				if (error.headers) Object.assign(set.headers, error.headers);
+				return errorBody(error.code, error.message, requestId, error.details);
+			}
+			if (error instanceof ValidationError || code === "VALIDATION") {
+				const v = error as ValidationError;
+				set.status = 422;
+				return errorBody("validation_failed", `invalid ${v.type}`, requestId, {
+					on: v.type,
+					issues: validationIssues(v),
+				});
 			}
 			switch (code) {
-				case "VALIDATION": {
-					set.status = 422;
-					const issues = error.all.map((e) => ({
-						path: "path" in e ? e.path || "/" : "/",
-						message: "summary" in e && e.summary ? e.summary : e.message,
-					}));
-					return errorBody("validation_failed", `invalid ${error.type}`, requestId, {
-						on: error.type,
-						issues,
-					});
-				}
 				case "PARSE":
 					set.status = 400;
 					return errorBody("malformed_body", "request body could not be parsed", requestId);
-				case "NOT_FOUND":
+				case "NOT_FOUND": {
+					const allowed = options.routes?.methodsFor(new URL(request.url).pathname);
+					if (allowed?.length) {
+						set.status = 405;
+						set.headers.allow = allowed.join(", ");
+						return errorBody("method_not_allowed", `${request.method} is not allowed here`, requestId, {
+							allow: allowed,
+						});
+					}
 					set.status = 404;
 					return errorBody("route_not_found", "no such route", requestId);
+				}
 				case "INVALID_COOKIE_SIGNATURE":
 					set.status = 400;
 					return errorBody("invalid_cookie", "invalid cookie signature", requestId);
@@ -93,4 +164,17 @@ export function requestContext(options: { log: Logger; bodyLimitBytes: number; c
 			});
 		});
 	return plugin;
+}
+
+/** The JSON pointer of the first string (key or value) holding a NUL, if any. */
+function nulPath(value: unknown, at: string): string | undefined {
+	if (typeof value === "string") return value.includes("\u0000") ? at : undefined;
+	if (typeof value !== "object" || value === null) return undefined;
+	for (const [key, inner] of Object.entries(value)) {
+		const here = `${at}/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`;
+		if (key.includes("\u0000")) return here;
+		const found = nulPath(inner, here);
+		if (found !== undefined) return found;
+	}
+	return undefined;
 }
