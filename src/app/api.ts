@@ -3,7 +3,7 @@
  * first, then every feature's routes, in the order of `src/features.ts`.
  */
 import { Elysia } from "elysia";
-import { docs } from "../docs/swagger.ts";
+import { docs, publishedDocument } from "../docs/swagger.ts";
 import type { ApiContext, Feature } from "../feature.ts";
 import { healthRoutes } from "../health/routes.ts";
 import type { HealthProbes } from "../health/service.ts";
@@ -54,6 +54,7 @@ export function createApp(deps: AppDeps) {
 		);
 	for (const feature of deps.features?.list ?? [])
 		if (feature.routes) built.use(feature.routes(deps.features!.context));
+	built.use(publishedDocument((request) => built.handle(request)));
 	app = built as unknown as Elysia;
 	return built;
 }

@@ -1,4 +1,5 @@
 import { t } from "elysia";
+import { MIN_PASSWORD_LENGTH } from "./passwords.ts";
 
 export const Email = t.String({ format: "email", maxLength: 254, examples: ["ada@example.com"] });
 export const Password = t.String({
@@ -27,10 +28,18 @@ export const TokenPair = t.Object({
 
 export const Session = t.Composite([t.Object({ user: UserView }), TokenPair]);
 
+/** A new password: the policy's length in the schema; "not the email" is checked by the service. */
+const NewPassword = t.String({
+	minLength: MIN_PASSWORD_LENGTH,
+	maxLength: 1024,
+	description: `at least ${MIN_PASSWORD_LENGTH} characters, not equal to the email`,
+	examples: ["correct horse battery staple"],
+});
+
 export const RegisterBody = t.Object({
 	email: Email,
-	password: Password,
-	displayName: t.String({ minLength: 1, maxLength: 100, pattern: "\\S" }),
+	password: NewPassword,
+	displayName: t.String({ minLength: 1, maxLength: 100, pattern: "\\S", examples: ["Ada Lovelace"] }),
 });
 
 export const LoginBody = t.Object({ email: Email, password: Password });

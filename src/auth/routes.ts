@@ -1,11 +1,16 @@
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
+import { Unauthenticated } from "../errors.ts";
 import { ErrorBody, LoginBody, RefreshBody, RegisterBody, Session, TokenPair } from "./model.ts";
 import { authPlugin, clientAddress } from "./plugin.ts";
 import type { AuthRateLimiter } from "./rate-limit.ts";
 import type { AuthService } from "./service.ts";
 import type { TokenIssuer } from "./tokens.ts";
 
-const errors = { 401: ErrorBody, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody };
+const NoContent = t.Void({ description: "done, no body" });
+const Jwks = t.Object(
+	{ keys: t.Array(t.Record(t.String(), t.Unknown()), { description: "JSON Web Keys (RFC 7517)" }) },
+	{ description: "empty `keys` while Herald signs with a shared secret (HS256)" },
+);
 
 export function authRoutes(deps: {
 	auth: AuthService;
@@ -19,17 +24,16 @@ export function authRoutes(deps: {
 		.post(
 			"/register",
 			async ({ body, request, server, set }) => {
-				await limiter.check({
-					account: body.email,
-					address: clientAddress(request, server, deps.trustProxy),
-				});
+				const keys = { account: body.email, address: clientAddress(request, server, deps.trustProxy) };
+				await limiter.check(keys);
+				await limiter.count(keys); // every registration attempt counts
 				const session = await auth.register(body);
 				set.status = 201;
 				return session;
 			},
 			{
 				body: RegisterBody,
-				response: { 201: Session, ...errors },
+				response: { 201: Session, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody },
 				detail: {
 					summary: "Create an account and sign in",
 					description: "Email is unique case-insensitively.",
@@ -39,21 +43,24 @@ export function authRoutes(deps: {
 		.post(
 			"/login",
 			async ({ body, request, server }) => {
-				await limiter.check({
-					account: body.email,
-					address: clientAddress(request, server, deps.trustProxy),
-				});
-				return auth.login(body);
+				const keys = { account: body.email, address: clientAddress(request, server, deps.trustProxy) };
+				await limiter.check(keys);
+				try {
+					return await auth.login(body);
+				} catch (error) {
+					if (error instanceof Unauthenticated) await limiter.count(keys); // only failures count
+					throw error;
+				}
 			},
 			{
 				body: LoginBody,
-				response: { 200: Session, ...errors },
+				response: { 200: Session, 401: ErrorBody, 422: ErrorBody, 429: ErrorBody },
 				detail: { summary: "Sign in with email and password" },
 			},
 		)
 		.post("/refresh", ({ body }) => auth.refresh(body.refreshToken), {
 			body: RefreshBody,
-			response: { 200: TokenPair, ...errors },
+			response: { 200: TokenPair, 401: ErrorBody, 422: ErrorBody },
 			detail: {
 				summary: "Rotate a refresh token",
 				description: "Refresh tokens are single use; presenting a used one revokes the whole session.",
@@ -67,6 +74,7 @@ export function authRoutes(deps: {
 			},
 			{
 				auth: true,
+				response: { 204: NoContent, 401: ErrorBody },
 				detail: { summary: "Revoke the current session and its refresh tokens" },
 			},
 		);
@@ -74,6 +82,13 @@ export function authRoutes(deps: {
 
 export function jwksRoute(tokens: TokenIssuer) {
 	return new Elysia().get("/.well-known/jwks.json", () => tokens.publicJwks(), {
-		detail: { tags: ["auth"], summary: "Public keys of Herald's EdDSA access tokens (empty with HS256)" },
+		response: { 200: Jwks },
+		detail: {
+			tags: ["auth"],
+			summary: "Public keys of Herald's access tokens",
+			description:
+				"With `AUTH_JWT_PRIVATE_KEY` Herald signs EdDSA tokens and publishes their public key here; with " +
+				"`AUTH_JWT_SECRET` (and in `dev` without either) it signs HS256 and `keys` is empty.",
+		},
 	});
 }

@@ -63,14 +63,45 @@ export const CreatedChannel = t.Composite([
 	}),
 ]);
 
-export const CreateChannelBody = t.Object({
-	kind: ChannelKind,
-	name: t.Optional(Name),
-	url: t.Optional(Url),
-	headers: t.Optional(Headers),
-	chatId: t.Optional(ChatId),
-	address: t.Optional(Address),
-});
+/** Another kind's field: present, it is a validation error (Elysia would otherwise drop it silently). */
+const Foreign = t.Optional(t.Never({ description: "belongs to another kind of channel" }));
+
+/** One shape per kind: a field of another kind is a validation error, as the schema says. */
+export const CreateChannelBody = t.Union([
+	t.Object(
+		{
+			kind: t.Literal("webhook"),
+			name: t.Optional(Name),
+			url: Url,
+			headers: t.Optional(Headers),
+			address: Foreign,
+			chatId: Foreign,
+		},
+		{ title: "webhook channel" },
+	),
+	t.Object(
+		{
+			kind: t.Literal("email"),
+			name: t.Optional(Name),
+			address: Address,
+			url: Foreign,
+			headers: Foreign,
+			chatId: Foreign,
+		},
+		{ title: "email channel" },
+	),
+	t.Object(
+		{
+			kind: t.Literal("telegram"),
+			name: t.Optional(Name),
+			chatId: ChatId,
+			url: Foreign,
+			headers: Foreign,
+			address: Foreign,
+		},
+		{ title: "telegram channel" },
+	),
+]);
 
 export const UpdateChannelBody = t.Object({
 	name: t.Optional(Name),

@@ -89,7 +89,7 @@ export function channelRoutes(deps: { auth: AuthService; channels: ChannelServic
 				auth: true,
 				params: ChannelParams,
 				body: VerifyBody,
-				response: { 200: ChannelView, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+				response: { 200: ChannelView, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
 				detail: {
 					summary: "Confirm an email channel with the code it received",
 					description:

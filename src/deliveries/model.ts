@@ -1,5 +1,6 @@
 /** Response schemas of the deliveries API (TypeBox, shown in Swagger). */
 import { t } from "elysia";
+import { Limit, Offset } from "../http/schema.ts";
 
 export { ErrorBody } from "../auth/model.ts";
 
@@ -43,8 +44,8 @@ export const DeliveryView = t.Object({
 
 export const DeliveryQuery = t.Object({
 	status: t.Optional(DeliveryStatus),
-	limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20 })),
-	offset: t.Optional(t.Integer({ minimum: 0, default: 0 })),
+	limit: Limit(100, 20),
+	offset: Offset,
 });
 
 export const DeliveryPage = t.Object({ items: t.Array(DeliveryView), total: t.Integer() });

@@ -3,10 +3,14 @@
  * the OpenAPI document at /swagger/json; the Swagger UI page and its assets
  * are served from the `swagger-ui-dist` npm package (the plugin's own page
  * loads them from a CDN, so it is mounted out of the way and hidden).
+ * `/swagger/json` is the plugin's document after `normalizeOpenApi`.
  */
 import { dirname, join } from "node:path";
 import { swagger } from "@elysiajs/swagger";
 import { Elysia } from "elysia";
+import { normalizeOpenApi } from "./openapi.ts";
+
+export const RAW_SPEC_PATH = "/swagger/raw.json";
 
 const ASSETS = dirname(Bun.resolveSync("swagger-ui-dist/package.json", import.meta.dir));
 const FILES: Record<string, string> = {
@@ -50,7 +54,8 @@ export function docs(options: { version: string }) {
 			swagger({
 				provider: "swagger-ui",
 				path: "/swagger/plugin-page",
-				specPath: "/swagger/json",
+				// The plugin's own document; `/swagger/json` serves it normalized (openapi.ts).
+				specPath: RAW_SPEC_PATH,
 				excludeTags: ["internal"],
 				documentation: {
 					info: {
@@ -90,4 +95,17 @@ export function docs(options: { version: string }) {
 			},
 			{ detail: { hide: true } },
 		);
+}
+
+/** `GET /swagger/json`: the document, normalized once (every route is mounted by the first request). */
+export function publishedDocument(handle: (request: Request) => Promise<Response>) {
+	let cached: Promise<Record<string, unknown>> | undefined;
+	return new Elysia({ name: "herald/openapi" }).get(
+		"/swagger/json",
+		() =>
+			(cached ??= handle(new Request(`http://herald.internal${RAW_SPEC_PATH}`))
+				.then((res) => res.json() as Promise<Record<string, unknown>>)
+				.then(normalizeOpenApi)),
+		{ detail: { hide: true } },
+	);
 }

@@ -1,5 +1,6 @@
 /** Request and response schemas of events, participants and registrations (TypeBox, shown in Swagger). */
 import { t } from "elysia";
+import { DateTime, JsonInt, Limit, Offset } from "../http/schema.ts";
 
 export { ErrorBody } from "../auth/model.ts";
 
@@ -9,8 +10,6 @@ export const DEFAULT_REMINDER_OFFSETS = [86_400, 3_600];
 
 const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 export const Uuid = t.String({ format: "uuid", pattern: UUID_PATTERN });
-const DateTime = (description?: string) =>
-	t.String({ format: "date-time", examples: ["2030-05-01T18:00:00Z"], description });
 
 export const EventStatus = t.Union([t.Literal("scheduled"), t.Literal("cancelled")]);
 export const ParticipantStatus = t.Union([
@@ -24,8 +23,8 @@ export const ParticipantStatus = t.Union([
 const Title = t.String({ minLength: 1, maxLength: 200, pattern: "\\S", description: "not blank" });
 const Description = t.String({ maxLength: 10_000 });
 const Location = t.String({ maxLength: 500 });
-const Capacity = t.Integer({ minimum: 1, maximum: MAX_CAPACITY });
-const ReminderOffsets = t.Array(t.Integer({ minimum: 1, maximum: MAX_REMINDER_OFFSET_SECONDS }), {
+const Capacity = JsonInt({ minimum: 1, maximum: MAX_CAPACITY, examples: [50] });
+const ReminderOffsets = t.Array(JsonInt({ minimum: 1, maximum: MAX_REMINDER_OFFSET_SECONDS }), {
 	maxItems: 10,
 	uniqueItems: true,
 	description: "Seconds before the start at which participants are reminded; stored largest first.",
@@ -79,8 +78,8 @@ export const UpdateEventBody = t.Object({
 });
 
 const Page = {
-	limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 20 })),
-	offset: t.Optional(t.Integer({ minimum: 0, default: 0 })),
+	limit: Limit(100, 20),
+	offset: Offset,
 };
 
 export const EventListQuery = t.Object({

@@ -1,5 +1,6 @@
 /** TypeBox schemas of the notifications API (validation and OpenAPI). */
 import { t } from "elysia";
+import { Limit, Offset } from "../http/schema.ts";
 
 export const NotificationView = t.Object({
 	id: t.String({ format: "uuid" }),
@@ -19,8 +20,8 @@ export const NotificationPage = t.Object({
 
 export const ListQuery = t.Object({
 	unread: t.Optional(t.Boolean({ description: "only unread notifications" })),
-	limit: t.Optional(t.Integer({ minimum: 1, maximum: 200, default: 50 })),
-	offset: t.Optional(t.Integer({ minimum: 0, default: 0 })),
+	limit: Limit(200, 50),
+	offset: Offset,
 });
 
 export const NotificationId = t.Object({ id: t.String({ format: "uuid" }) });

@@ -39,6 +39,7 @@ export function userRoutes(deps: { auth: AuthService; users: UserService }) {
 			},
 			{
 				auth: true,
+				response: { 204: t.Void({ description: "deleted, no body" }), 401: ErrorBody },
 				detail: { summary: "Delete the account and everything it owns; its tokens stop working at once" },
 			},
 		);
