@@ -20,5 +20,5 @@ USER bun
 
 # No HEALTHCHECK here: worker and bridge serve no HTTP. docker-compose.yml checks the api itself.
 EXPOSE 3000
-ENTRYPOINT ["bun", "src/main.ts"]
+ENTRYPOINT ["bun", "--max-http-header-size=262144", "src/main.ts"]
 CMD ["api"]

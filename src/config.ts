@@ -49,6 +49,8 @@ const CoreConfig = Config.all({
 	delivery: Config.all({
 		smtpHost: str("SMTP_HOST", "127.0.0.1"),
 		smtpPort: Config.Port("SMTP_PORT").pipe(Config.withDefault(1025)),
+		/** `dev` without SMTP_HOST: the web inbox of its mail catcher. */
+		mailUiPort: Config.Port("MAIL_UI_PORT").pipe(Config.withDefault(8025)),
 		smtpSecure: Config.Boolean("SMTP_SECURE").pipe(Config.withDefault(false)),
 		smtpUser: optStr("SMTP_USER"),
 		smtpPassword: optSecret("SMTP_PASSWORD"),
@@ -97,7 +99,10 @@ const CoreConfig = Config.all({
 	}),
 });
 
-type CoreConfig = typeof CoreConfig extends Config.Config<infer A> ? A : never;
+type ParsedCore = typeof CoreConfig extends Config.Config<infer A> ? A : never;
+type CoreConfig = Omit<ParsedCore, "delivery"> & {
+	readonly delivery: ParsedCore["delivery"] & { readonly smtpConfigured: boolean };
+};
 
 /** The platform's settings, plus each feature's own section under `sections` (read with `sectionOf`). */
 export type HeraldConfig = CoreConfig & { readonly sections: Readonly<Record<string, unknown>> };
@@ -138,7 +143,13 @@ export function loadConfig(
 	);
 	const result = Effect.runSyncExit(Config.all({ core: CoreConfig, sections }).parse(provider));
 	if (result._tag === "Success") {
-		const cfg: HeraldConfig = { ...result.value.core, sections: result.value.sections };
+		const core = result.value.core;
+		const cfg: HeraldConfig = {
+			...core,
+			// Whether an SMTP server was named: `dev` starts its mail catcher only when not.
+			delivery: { ...core.delivery, smtpConfigured: merged.SMTP_HOST !== undefined },
+			sections: result.value.sections,
+		};
 		if (
 			Option.isSome(cfg.auth.jwksUrl) &&
 			(Option.isNone(cfg.auth.jwksIssuer) || Option.isNone(cfg.auth.jwksAudience))

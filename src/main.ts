@@ -52,6 +52,7 @@ async function main(): Promise<void> {
 		return;
 	}
 	if (infra.temporalUiUrl) log.info("temporal web ui", { url: infra.temporalUiUrl });
+	if (infra.mailUiUrl) log.info("dev mail inbox", { url: infra.mailUiUrl });
 	log.info("ready", { api: running.apiUrl });
 }
 

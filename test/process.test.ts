@@ -106,6 +106,11 @@ describe("roles configured by environment", () => {
 				temporal: { status: "up" },
 				redis: { status: "up" },
 			});
+			// Past Bun's default 16 KiB limit, Herald itself answers, with its error body.
+			const long = await fetch(`http://127.0.0.1:${port}/api/v1/events?q=${"a".repeat(20_000)}`);
+			expect(long.status).toBe(414);
+			expect(long.headers.get("x-request-id")).toBeTruthy();
+			expect(((await long.json()) as { error: { code: string } }).error.code).toBe("uri_too_long");
 			child.kill("SIGTERM");
 			expect(await child.exited).toBe(0);
 			await drained;
@@ -131,6 +136,8 @@ describe("dev on embedded defaults", () => {
 		TEMPORAL_UI_PORT: String(freePort()),
 		REDIS_GATEWAY_PORT: String(freePort()),
 		EMBEDDED_REDIS_PORT: String(freePort()),
+		SMTP_PORT: String(freePort()),
+		MAIL_UI_PORT: String(freePort()),
 	};
 	const env = { ...ports, HERALD_DATA_DIR: dataDir, HOST: "127.0.0.1" };
 	// redis-server rewrites its process title to "redis-server <host>:<port>", so match it by port.
@@ -155,6 +162,10 @@ describe("dev on embedded defaults", () => {
 			expect(report.status).toBe("ok");
 			const ui = await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`);
 			expect(ui.status).toBe(200);
+			// No SMTP_HOST: dev runs its mail catcher, with a web inbox.
+			const inbox = await fetch(`http://127.0.0.1:${ports.MAIL_UI_PORT}/messages`);
+			expect(inbox.status).toBe(200);
+			expect(await inbox.json()).toBeArray();
 			const sql = createSql(pgUrl, { max: 1 });
 			if (round === 1) await sql`insert into cleanup_runs (removed) values ('{"marker": 42}')`;
 			else {

@@ -33,7 +33,7 @@ import {
 	statsQuery,
 } from "./kit/actor.ts";
 
-const { loadEventSnapshot, sendEventReminders, promoteWaitlisted } =
+const { loadEventSnapshot, sendEventReminders, promoteWaitlisted, notifyEventCancelled } =
 	featureActivities<ReturnType<typeof createEventActivities>>("events");
 
 /** `event:<uuid>`, signalled with `eventChanged` on every change of the event or its participants. */
@@ -92,6 +92,9 @@ export async function eventActor(input: EventActorInput): Promise<{ ended: "canc
 			dirty = false;
 			snapshot = await loadEventSnapshot(eventId);
 			if (!snapshot || snapshot.status === "cancelled") {
+				// Its participants hear of the cancellation (histories from before this replay without it).
+				if (snapshot && patched("cancel-notifies"))
+					await startDeliveries(await notifyEventCancelled(eventId));
 				await condition(allHandlersFinished);
 				return { ended: snapshot ? "cancelled" : "deleted" };
 			}

@@ -68,6 +68,34 @@ export function createEventActivities(deps: { sql: Sql }) {
 		},
 
 		/**
+		 * The event was cancelled: one notification to each participant who
+		 * still held or awaited a place (idempotent by dedupe key). Returns their
+		 * ids, new or found, for delivery.
+		 */
+		async notifyEventCancelled(eventId: string): Promise<string[]> {
+			const [event] = await sql<{ title: string; starts_at: Date }[]>`
+				select title, starts_at from events where id = ${eventId} and status = 'cancelled'`;
+			if (!event) return [];
+			const people = await sql<{ id: string; user_id: string }[]>`
+				select id, user_id from participants
+				where event_id = ${eventId} and status in ('registered', 'confirmed', 'waitlisted')
+				order by created_at, id`;
+			const ids: string[] = [];
+			for (const p of people) {
+				const { row } = await createNotification(sql, {
+					userId: p.user_id,
+					kind: "event_cancelled",
+					title: `Cancelled: ${event.title}`,
+					body: `${event.title}, planned for ${event.starts_at.toISOString()}, has been cancelled.`,
+					data: { eventId, participantId: p.id },
+					dedupeKey: `cancelled:${p.id}`,
+				});
+				ids.push(row.id);
+			}
+			return ids;
+		},
+
+		/**
 		 * Fills free places from the waitlist, oldest first, in one transaction
 		 * holding the event row: concurrent cancellations and registrations
 		 * serialize on it, so the event never goes above capacity. Returns the

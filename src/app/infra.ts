@@ -7,6 +7,7 @@
 import { join, resolve } from "node:path";
 import { Option } from "effect";
 import { ConfigInvalid, type HeraldConfig, secret } from "../config.ts";
+import { startMailCatcher } from "../infra/embedded/mail-catcher.ts";
 import { startEmbeddedPostgres } from "../infra/embedded/postgres.ts";
 import { startRedisGateway } from "../infra/embedded/redis-gateway.ts";
 import { startRedisServer } from "../infra/embedded/redis-server.ts";
@@ -19,6 +20,8 @@ export interface Infra {
 	readonly databaseUrl: string;
 	readonly temporalAddress: string;
 	readonly temporalUiUrl: string | undefined;
+	/** `dev` without SMTP_HOST: the mail catcher's web inbox. */
+	readonly mailUiUrl?: string;
 	readonly redisRestUrl: string;
 	readonly redisRestToken: string;
 	/** Stops what this process started, in reverse order. */
@@ -103,6 +106,16 @@ export async function resolveInfra(config: HeraldConfig, options: InfraOptions):
 				return { url: gateway.url, token };
 			})(),
 		] as const);
+		let mailUiUrl: string | undefined;
+		if (options.embedded && !options.ephemeral && !options.databaseOnly && !config.delivery.smtpConfigured) {
+			const mail = await startMailCatcher({
+				smtpPort: config.delivery.smtpPort,
+				uiPort: config.delivery.mailUiPort,
+			});
+			stops.push(mail.stop);
+			mailUiUrl = mail.uiUrl;
+			options.log.info("mail catcher started", { smtpPort: mail.smtpPort, inbox: mail.uiUrl });
+		}
 		const failed = settled.find((r) => r.status === "rejected");
 		if (failed) throw failed.reason;
 		const [databaseUrl, temporal, redis] = settled.map(
@@ -112,6 +125,7 @@ export async function resolveInfra(config: HeraldConfig, options: InfraOptions):
 			databaseUrl,
 			temporalAddress: temporal.address,
 			temporalUiUrl: temporal.uiUrl,
+			mailUiUrl,
 			redisRestUrl: redis.url,
 			redisRestToken: redis.token,
 			stop,

@@ -57,6 +57,9 @@ export function docs(options: { version: string }) {
 				// The plugin's own document; `/swagger/json` serves it normalized (openapi.ts).
 				specPath: RAW_SPEC_PATH,
 				excludeTags: ["internal"],
+				// Paths with a dot are documented too (`/.well-known/jwks.json`); the docs' own are not.
+				excludeStaticFile: false,
+				exclude: [RAW_SPEC_PATH, "/swagger/plugin-page"],
 				documentation: {
 					info: {
 						title: "Herald API",

@@ -148,8 +148,13 @@ function participantRoutes(s: Deps, events: EventService) {
 			auth: true,
 			params: EventParams,
 			query: ParticipantListQuery,
-			response: { 200: ParticipantPage, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
-			detail: { summary: "The event's participants in registration order (owner only)" },
+			response: { 200: ParticipantPage, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+			detail: {
+				summary: "The event's participants in registration order (owner only)",
+				description:
+					"404 for whoever cannot see the event (as `GET /events/{id}`); 403 for its participants, who can " +
+					"see the event but not who else takes part.",
+			},
 		})
 		.patch(
 			"/:participantId",

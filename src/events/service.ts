@@ -4,7 +4,7 @@
  * concurrent registrations and capacity changes. Waitlist promotion and
  * reminders are the event actor's job, not this service's.
  */
-import { Conflict, Invalid, NotFound } from "../errors.ts";
+import { Conflict, Forbidden, Invalid, NotFound } from "../errors.ts";
 import { onUniqueViolation } from "../infra/db/errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import {
@@ -150,8 +150,15 @@ export function createEventService(deps: { sql: Sql }) {
 		},
 
 		/** The event's participants in registration order (owner only). */
-		async participants(ownerId: string, eventId: string, q: ParticipantListQuery) {
-			if (!(await findOwnedEvent(sql, eventId, ownerId))) throw new NotFound("event");
+		/**
+		 * The event's participants (owner only). One rule for everyone else: who
+		 * cannot see the event gets 404 (as for the event itself); a participant,
+		 * who can see it, gets 403.
+		 */
+		async participants(userId: string, eventId: string, q: ParticipantListQuery) {
+			const event = await findVisibleEvent(sql, eventId, userId);
+			if (!event) throw new NotFound("event");
+			if (event.owner_id !== userId) throw new Forbidden("only the event's owner lists its participants");
 			const [rows, total] = await Promise.all([
 				listEventParticipants(sql, eventId, q.status, page(q)),
 				countEventParticipants(sql, eventId, q.status),

@@ -97,6 +97,9 @@ export function requestContext(options: {
 		.onError({ as: "global" }, ({ code, error, set, request }) => {
 			const requestId = (set.headers["x-request-id"] as string | undefined) ?? crypto.randomUUID();
 			set.headers["x-request-id"] = requestId;
+			// Errors thrown by a parse hook arrive wrapped in Elysia's ParseError.
+			const cause = code === "PARSE" ? (error as { cause?: unknown }).cause : undefined;
+			if (cause instanceof HttpError) error = cause;
 			if (error instanceof DomainError) {
 				const { status, headers } = httpStatusOf(error);
 				set.status = status;
@@ -111,10 +114,11 @@ export function requestContext(options: {
 			if (error instanceof ValidationError || code === "VALIDATION") {
 				const v = error as ValidationError;
 				set.status = 422;
-				return errorBody("validation_failed", `invalid ${v.type}`, requestId, {
-					on: v.type,
-					issues: validationIssues(v),
-				});
+				// A query or path value that failed its type's decoding ("property") names no field: find it.
+				const field = v.type === "property" ? locate(request.url, v.value) : undefined;
+				const on = field?.on ?? v.type;
+				const issues = validationIssues(v).map((i) => (field ? { ...i, path: `/${field.name}` } : i));
+				return errorBody("validation_failed", `invalid ${on}`, requestId, { on, issues });
 			}
 			switch (code) {
 				case "PARSE":
@@ -164,6 +168,14 @@ export function requestContext(options: {
 			});
 		});
 	return plugin;
+}
+
+/** Which query parameter (or path segment) holds `value`. */
+function locate(url: string, value: unknown): { on: "query" | "params"; name: string } | undefined {
+	const { searchParams } = new URL(url);
+	for (const [name, v] of searchParams)
+		if (v === String(value) || (v.trim() !== "" && Number(v) === Number(value))) return { on: "query", name };
+	return undefined;
 }
 
 /** The JSON pointer of the first string (key or value) holding a NUL, if any. */

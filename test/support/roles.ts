@@ -20,7 +20,7 @@ export function herald(
 	env: Record<string, string>,
 	options: { detached?: boolean } = {},
 ): RoleProcess {
-	const child = Bun.spawn([process.execPath, "src/main.ts", ...args], {
+	const child = Bun.spawn([process.execPath, "--max-http-header-size=262144", "src/main.ts", ...args], {
 		cwd: ROOT,
 		env: { ...BASE_ENV, ...env },
 		stdin: "ignore",
