@@ -4,7 +4,10 @@
  * workflow can't read configuration, so `planDeliveries` (an activity, on
  * the worker that has the configuration) returns the policies with the plan.
  */
-export type DeliveryKind = "webhook" | "email" | "telegram";
+/** Every kind of channel, in one place (the schema, senders, policies and this workflow use it). */
+export const CHANNEL_KINDS = ["webhook", "email", "telegram"] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+export type DeliveryKind = ChannelKind;
 
 export interface KindPolicy {
 	initialIntervalMs: number;

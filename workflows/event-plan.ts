@@ -22,7 +22,14 @@ export interface PlannedReminder {
 	key: string;
 }
 
-const REMINDED = new Set(["registered", "confirmed"]);
+/**
+ * Participant statuses that hold one of the event's places (and get
+ * reminders). Everyone else is waiting (`waitlisted`) or gone (`cancelled`);
+ * `attended` is recorded after the fact. The one list: SQL uses it too.
+ */
+export const PLACE_HOLDING = ["registered", "confirmed"] as const;
+
+const REMINDED = new Set<string>(PLACE_HOLDING);
 
 export function planReminders(event: EventSnapshot, nowMs: number): PlannedReminder[] {
 	if (event.status !== "scheduled") return [];

@@ -3,10 +3,12 @@
  * reminder notifications, promote waitlisted participants. Every write is
  * idempotent (dedupe keys, status guards), so Temporal retries are safe.
  */
+
+import type { ParticipantStatus } from "../../src/events/model.ts";
 import type { Sql } from "../../src/infra/db/sql.ts";
 import { createNotification } from "../../src/notifications/repository.ts";
 import type { EventSnapshot, PlannedReminder } from "../../workflows/event-plan.ts";
-import { describeOffset } from "../../workflows/event-plan.ts";
+import { describeOffset, PLACE_HOLDING } from "../../workflows/event-plan.ts";
 
 interface EventRow {
 	id: string;
@@ -78,7 +80,7 @@ export function createEventActivities(deps: { sql: Sql }) {
 			if (!event) return [];
 			const people = await sql<{ id: string; user_id: string }[]>`
 				select id, user_id from participants
-				where event_id = ${eventId} and status in ('registered', 'confirmed', 'waitlisted')
+				where event_id = ${eventId} and status in ${sql([...PLACE_HOLDING, "waitlisted"] as ParticipantStatus[])}
 				order by created_at, id`;
 			const ids: string[] = [];
 			for (const p of people) {
@@ -108,7 +110,7 @@ export function createEventActivities(deps: { sql: Sql }) {
 				if (event?.status !== "scheduled") return [];
 				const [taken] = await tx<{ n: number }[]>`
 					select count(*)::int as n from participants
-					where event_id = ${eventId} and status in ('registered', 'confirmed')`;
+					where event_id = ${eventId} and status in ${tx([...PLACE_HOLDING] as ParticipantStatus[])}`;
 				const free = event.capacity - taken!.n;
 				if (free <= 0) return [];
 				const promoted = await tx<{ id: string; user_id: string }[]>`

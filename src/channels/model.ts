@@ -1,5 +1,6 @@
 /** Request and response schemas of delivery channels (TypeBox, shown in Swagger). */
 import { t } from "elysia";
+import { CHANNEL_KINDS } from "../outbound/types.ts";
 
 export { ErrorBody } from "../auth/model.ts";
 
@@ -8,7 +9,7 @@ export const MAX_HEADERS = 20;
 
 const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
-export const ChannelKind = t.Union([t.Literal("webhook"), t.Literal("email"), t.Literal("telegram")]);
+export const ChannelKind = t.UnionEnum(CHANNEL_KINDS);
 
 const Name = t.String({ minLength: 1, maxLength: 100, pattern: "\\S", description: "not blank" });
 const Url = t.String({

@@ -1,13 +1,12 @@
 /** Who may watch an event live: its owner and users with a participant row on it. */
 import type { Queryable } from "../infra/db/sql.ts";
+import { visibleTo } from "./repository.ts";
 
 export type EventAccess = "allowed" | "denied" | "missing";
 
 export async function eventAccess(sql: Queryable, eventId: string, userId: string): Promise<EventAccess> {
 	const [row] = await sql<{ allowed: boolean }[]>`
-		select e.owner_id = ${userId}
-		    or exists (select 1 from participants p where p.event_id = e.id and p.user_id = ${userId}) as allowed
-		from events e where e.id = ${eventId}`;
+		select ${visibleTo(sql, userId)} as allowed from events e where e.id = ${eventId}`;
 	if (!row) return "missing";
 	return row.allowed ? "allowed" : "denied";
 }

@@ -1,4 +1,6 @@
 /** SQL for participants: one statement per function, rows mapped to the public views. */
+
+import { PLACE_HOLDING } from "../../workflows/event-plan.ts";
 import type { Queryable as Sql } from "../infra/db/sql.ts";
 import type { EventStatus, ParticipantStatus, ParticipantView } from "./model.ts";
 
@@ -11,11 +13,7 @@ export interface ParticipantRow {
 	updated_at: Date;
 }
 
-/**
- * Statuses that hold one of the event's places. Everyone else is waiting
- * (`waitlisted`) or gone (`cancelled`); `attended` is recorded after the fact.
- */
-export const PLACE_HOLDING: ParticipantStatus[] = ["registered", "confirmed"];
+export { PLACE_HOLDING } from "../../workflows/event-plan.ts";
 
 export const toParticipantView = (p: ParticipantRow): ParticipantView => ({
 	id: p.id,
@@ -31,7 +29,7 @@ type Page = { limit: number; offset: number };
 export async function countPlacesTaken(sql: Sql, eventId: string): Promise<number> {
 	const [row] = await sql<{ n: number }[]>`
 		select count(*)::int as n from participants
-		where event_id = ${eventId} and status in ${sql(PLACE_HOLDING)}`;
+		where event_id = ${eventId} and status in ${sql([...PLACE_HOLDING] as ParticipantStatus[])}`;
 	return row!.n;
 }
 

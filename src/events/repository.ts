@@ -64,13 +64,18 @@ export async function insertEvent(
 	return row!;
 }
 
-/** The event if the user owns it or has a participant row on it (any status). */
+/**
+ * Who may see event `e`: its owner and anyone with a participant row on it
+ * (any status). The one definition, for the REST reads and the live topic.
+ */
+export const visibleTo = (sql: Sql, userId: string) =>
+	sql`(e.owner_id = ${userId} or exists (select 1 from participants p where p.event_id = e.id and p.user_id = ${userId}))`;
+
+/** The event if the user may see it (`visibleTo`). */
 export async function findVisibleEvent(sql: Sql, id: string, userId: string): Promise<EventRow | undefined> {
-	const [row] = await sql<EventRow[]>`
-		select e.* from events e
-		where e.id = ${id}
-		  and (e.owner_id = ${userId}
-		       or exists (select 1 from participants p where p.event_id = e.id and p.user_id = ${userId}))`;
+	const [row] = await sql<
+		EventRow[]
+	>`select e.* from events e where e.id = ${id} and ${visibleTo(sql, userId)}`;
 	return row;
 }
 

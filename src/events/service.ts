@@ -36,7 +36,6 @@ import {
 	deleteOwnedEvent,
 	type EventFields,
 	type EventRow,
-	findOwnedEvent,
 	findVisibleEvent,
 	insertEvent,
 	listEvents,

@@ -3,7 +3,9 @@
  * destination guard (circuit breaker + rate limits on Redis) and the delivery
  * workflow. Pure types and functions: workflows may import them.
  */
-export type ChannelKind = "webhook" | "email" | "telegram";
+/** The channel kinds are defined once, with the delivery plan (pure, so the workflow shares them). */
+export { CHANNEL_KINDS, type ChannelKind } from "../../workflows/delivery-plan.ts";
+
 
 export type ChannelTarget =
 	| { kind: "webhook"; url: string; headers: Record<string, string>; secret: string }

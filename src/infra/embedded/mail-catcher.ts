@@ -81,14 +81,14 @@ export async function startMailCatcher(options: { smtpPort: number; uiPort: numb
 	};
 }
 
-const escape = (s: string) =>
+const html = (s: string) =>
 	s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 
 function page(inbox: CaughtMail[]): string {
 	const rows = inbox
 		.map(
-			(m) => `<details><summary><b>${escape(m.subject || "(no subject)")}</b> — to ${escape(m.to.join(", "))}
-from ${escape(m.from)} at ${escape(m.receivedAt)}</summary><pre>${escape(m.raw)}</pre></details>`,
+			(m) => `<details><summary><b>${html(m.subject || "(no subject)")}</b> — to ${html(m.to.join(", "))}
+from ${html(m.from)} at ${html(m.receivedAt)}</summary><pre>${html(m.raw)}</pre></details>`,
 		)
 		.join("\n");
 	return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Herald dev mail</title>
