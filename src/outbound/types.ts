@@ -6,7 +6,6 @@
 /** The channel kinds are defined once, with the delivery plan (pure, so the workflow shares them). */
 export { CHANNEL_KINDS, type ChannelKind } from "../../workflows/delivery-plan.ts";
 
-
 export type ChannelTarget =
 	| { kind: "webhook"; url: string; headers: Record<string, string>; secret: string }
 	| { kind: "email"; address: string }
