@@ -67,19 +67,11 @@ export const CreatedChannel = t.Composite([
 /** Another kind's field: present, it is a validation error (Elysia would otherwise drop it silently). */
 const Foreign = t.Optional(t.Never({ description: "belongs to another kind of channel" }));
 
-/** One shape per kind: a field of another kind is a validation error, as the schema says. */
+/**
+ * One shape per kind: a field of another kind is a validation error, as the
+ * schema says. Email comes first: it is what Swagger UI's "Try it out" fills in.
+ */
 export const CreateChannelBody = t.Union([
-	t.Object(
-		{
-			kind: t.Literal("webhook"),
-			name: t.Optional(Name),
-			url: Url,
-			headers: t.Optional(Headers),
-			address: Foreign,
-			chatId: Foreign,
-		},
-		{ title: "webhook channel" },
-	),
 	t.Object(
 		{
 			kind: t.Literal("email"),
@@ -90,6 +82,17 @@ export const CreateChannelBody = t.Union([
 			chatId: Foreign,
 		},
 		{ title: "email channel" },
+	),
+	t.Object(
+		{
+			kind: t.Literal("webhook"),
+			name: t.Optional(Name),
+			url: Url,
+			headers: t.Optional(Headers),
+			address: Foreign,
+			chatId: Foreign,
+		},
+		{ title: "webhook channel" },
 	),
 	t.Object(
 		{

@@ -50,7 +50,7 @@ export const CreateEventBody = t.Object({
 	title: Title,
 	description: t.Optional(Description),
 	startsAt: DateTime("must be in the future"),
-	endsAt: DateTime("must be after startsAt"),
+	endsAt: DateTime("must be after startsAt", "2030-05-01T20:00:00Z"),
 	location: t.Optional(Location),
 	capacity: Capacity,
 	reminderOffsets: t.Optional(ReminderOffsets),
@@ -60,10 +60,10 @@ export const UpdateEventBody = t.Object({
 	title: t.Optional(Title),
 	description: t.Optional(Description),
 	startsAt: t.Optional(DateTime("must be in the future")),
-	endsAt: t.Optional(DateTime("must be after the (new or current) startsAt")),
+	endsAt: t.Optional(DateTime("must be after the (new or current) startsAt", "2030-05-01T20:00:00Z")),
 	location: t.Optional(Location),
 	capacity: t.Optional(
-		t.Integer({
+		JsonInt({
 			minimum: 1,
 			maximum: MAX_CAPACITY,
 			description: "not below the number of registered + confirmed participants",

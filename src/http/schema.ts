@@ -23,10 +23,10 @@ export const Limit = (maximum: number, fallback: number) =>
 
 const RFC3339 = "^\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?([Zz]|[+-]\\d{2}:\\d{2})$";
 
-export const DateTime = (description?: string) =>
+export const DateTime = (description?: string, example = "2030-05-01T18:00:00Z") =>
 	t.String({
 		format: "date-time",
 		pattern: RFC3339,
-		examples: ["2030-05-01T18:00:00Z"],
+		examples: [example],
 		...(description ? { description } : {}),
 	});
