@@ -3,7 +3,7 @@
  * records every call and applies each idempotency key's effect once, a
  * Telegram Bot API stand-in (`/bot<token>/sendMessage`) and an SMTP server.
  */
-import { SMTPServer } from "smtp-server";
+import { startMailCatcher } from "../../src/infra/embedded/mail-catcher.ts";
 
 export interface WebhookCall {
 	path: string;
@@ -95,38 +95,28 @@ export function startTelegramStandIn(
 
 export interface SmtpStandIn {
 	port: number;
-	messages: { from: string; to: string[]; raw: string }[];
+	/** Oldest first. */
+	readonly messages: { from: string; to: string[]; raw: string }[];
 	/** The last 6-digit verification code sent to `address`. */
 	codeFor(address: string): string | undefined;
 	stop(): Promise<void>;
 }
 
+/** `dev`'s mail catcher (src/infra/embedded/mail-catcher.ts) on free ports. */
 export async function startSmtpStandIn(): Promise<SmtpStandIn> {
-	const messages: SmtpStandIn["messages"] = [];
-	const server = new SMTPServer({
-		authOptional: true,
-		disabledCommands: ["STARTTLS"],
-		logger: false,
-		onData(stream, session, callback) {
-			const chunks: Buffer[] = [];
-			stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-			stream.on("end", () => {
-				const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
-				const to = session.envelope.rcptTo.map((r) => r.address);
-				messages.push({ from, to, raw: Buffer.concat(chunks).toString("utf8") });
-				callback();
-			});
-		},
-	});
-	await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-	const address = (server as unknown as { server: { address(): { port: number } } }).server.address();
+	const catcher = await startMailCatcher({ smtpPort: 0, uiPort: 0 });
+	const messages = () => catcher.messages().reverse();
 	return {
-		port: address.port,
-		messages,
+		port: catcher.smtpPort,
+		get messages() {
+			return messages();
+		},
 		codeFor(to) {
-			const mail = messages.filter((m) => m.to.includes(to)).at(-1);
+			const mail = messages()
+				.filter((m) => m.to.includes(to))
+				.at(-1);
 			return mail?.raw.match(/verification code: (\d{6})/)?.[1];
 		},
-		stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+		stop: () => catcher.stop(),
 	};
 }

@@ -3,7 +3,8 @@
  * server (the `smtp-server` package) that accepts every message on
  * SMTP_PORT, and a web inbox on MAIL_UI_PORT listing them, newest first
  * (`/` as a page, `/messages` as JSON), so an email channel can be verified
- * end to end in development. Messages live in memory (the last 200).
+ * end to end in development. Messages live in memory (the last 200). The
+ * tests' SMTP stand-in is this same server on free ports.
  */
 import type { Server } from "bun";
 
@@ -60,6 +61,8 @@ export async function startMailCatcher(options: { smtpPort: number; uiPort: numb
 		smtp.once("error", reject);
 		smtp.listen(options.smtpPort, "127.0.0.1", () => resolve());
 	});
+	// Port 0 picks a free one (tests): read back the one the server got.
+	const smtpPort = (smtp as unknown as { server: { address(): { port: number } } }).server.address().port;
 	const ui: Server<undefined> = Bun.serve({
 		hostname: "127.0.0.1",
 		port: options.uiPort,
@@ -71,7 +74,7 @@ export async function startMailCatcher(options: { smtpPort: number; uiPort: numb
 		},
 	});
 	return {
-		smtpPort: options.smtpPort,
+		smtpPort,
 		uiUrl: `http://127.0.0.1:${ui.port}`,
 		messages: () => [...inbox],
 		async stop() {
