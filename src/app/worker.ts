@@ -53,15 +53,24 @@ export interface WorkerDeps {
 	temporal?: Client;
 }
 
-/** Every feature's activities under `<feature>.<name>`. */
+/**
+ * Every feature's activities under `<feature>.<name>`; a name registered
+ * twice stops the worker. Each is also registered under its bare name when
+ * that name is unique across features: workflows whose histories predate
+ * namespacing replay with bare names (see `featureActivities` in the kit), and
+ * activity tasks they scheduled then still find their function.
+ */
 export function featureActivities(ctx: WorkerContext): Activities {
 	const all: Activities = {};
+	const bare = new Map<string, Activities[string] | null>();
 	for (const feature of ctx.features)
 		for (const [name, fn] of Object.entries(feature.activities?.(ctx) ?? {})) {
 			const key = activityName(feature.name, name);
 			if (key in all) throw new Error(`activity ${key} is registered twice`);
 			all[key] = fn;
+			bare.set(name, bare.has(name) ? null : fn); // null: more than one feature has it
 		}
+	for (const [name, fn] of bare) if (fn && !(name in all)) all[name] = fn;
 	return all;
 }
 

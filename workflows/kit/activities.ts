@@ -4,7 +4,7 @@
  * `<feature>.<name>` (src/app/worker.ts), so two features cannot collide and a
  * workflow sees only the activities of the feature it names.
  */
-import { type ActivityOptions, proxyActivities } from "@temporalio/workflow";
+import { type ActivityOptions, patched, proxyActivities } from "@temporalio/workflow";
 
 /**
  * Activities that read and write Herald's own PostgreSQL. A lost connection
@@ -20,16 +20,30 @@ export const databaseActivity: ActivityOptions = {
 
 type AnyActivities = Record<string, (...args: any[]) => Promise<any>>;
 
-/** The activities of `feature`, typed as its factory's return type (`ReturnType<typeof create…Activities>`). */
+/**
+ * The activities of `feature`, typed as its factory's return type
+ * (`ReturnType<typeof create…Activities>`). Histories recorded before
+ * activities were namespaced scheduled them by their bare names: while such a
+ * history replays, the bare name is used (the `patched` marker), so a running
+ * workflow survives the upgrade; the worker registers the bare names too.
+ */
 export function featureActivities<A extends AnyActivities>(
 	feature: string,
 	options: ActivityOptions = databaseActivity,
 ): A {
 	const proxy = proxyActivities<AnyActivities>(options);
 	return new Proxy({} as A, {
-		get: (_, name) => (typeof name === "string" ? proxy[`${feature}.${name}`] : undefined),
+		// Resolved at call time: modules destructure their activities at load, outside any workflow.
+		get: (_, name) =>
+			typeof name === "string"
+				? (...args: unknown[]) =>
+						proxy[patched(NAMESPACED_ACTIVITIES) ? activityName(feature, name) : name]!(...args)
+				: undefined,
 	});
 }
+
+/** The patch id that switched workflows to `<feature>.<name>` activity types. */
+export const NAMESPACED_ACTIVITIES = "namespaced-activities";
 
 /** The registered name of a feature's activity (the worker's side of `featureActivities`). */
 export const activityName = (feature: string, name: string): string => `${feature}.${name}`;
