@@ -63,6 +63,16 @@ describe("per-account limit", () => {
 		expect(res.body.accessToken).toBeString();
 	});
 
+	test("ten wrong passwords at once: exactly 3 are checked (401), the other 7 are 429", async () => {
+		const email = await seedUser();
+		const results = await Promise.all(
+			Array.from({ length: 10 }, (_, i) => login(email, `wrong password number ${i}`)),
+		);
+		const statuses = results.map((r) => r.status).sort();
+		expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+		expectRateLimited(await login(email, PASSWORD));
+	});
+
 	test("successful logins never count: ten in a row all pass", async () => {
 		const email = await seedUser();
 		for (let i = 0; i < 10; i++) expect((await login(email, PASSWORD)).status).toBe(200);

@@ -111,6 +111,7 @@ export function createApiContext(deps: {
 		);
 	const limiter = createAuthRateLimiter(
 		platform.runtime,
+		deps.redis,
 		{
 			perAccount: a.loginLimitPerAccount,
 			perAddress: a.loginLimitPerAddress,

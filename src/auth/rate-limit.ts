@@ -2,14 +2,14 @@
  * Login/register throttling with effect's `RateLimiter` on the Redis store
  * (through `@upstash/redis`), so every API process counts together. Two
  * fixed-window counters, per account (the email, any case) and per client
- * address; each takes:
- * - a failed login (a good one costs nothing: users who sign in often are
- *   never locked out, only guessing is);
- * - a registration attempt (registration stays limited per address).
- * Before verifying a login or registering, both counters are checked without
- * taking a token: at the limit the request is 429 with Retry-After.
- * When Redis is unreachable the limiter fails open and logs: logins keep working.
+ * address. Every attempt takes a token from both *before* the password is
+ * checked (atomically, in Redis: parallel guesses cannot slip past the limit
+ * together); a successful login gives its tokens back, so only failures and
+ * registrations count and users who sign in often are never locked out.
+ * At the limit the request is 429 with Retry-After. When Redis is
+ * unreachable the limiter fails open and logs: logins keep working.
  */
+import type { Redis as UpstashRedis } from "@upstash/redis";
 import { Duration, Effect } from "effect";
 import { RateLimiter } from "effect/persistence";
 import { RateLimited } from "../errors.ts";
@@ -27,53 +27,86 @@ export interface AuthKeys {
 	address: string;
 }
 
-export interface AuthRateLimiter {
-	/** Throws 429 (RateLimited) when the account or the address is at its limit; counts nothing. */
-	check(keys: AuthKeys): Promise<void>;
-	/** Counts one failed login, or one registration, against both. */
-	count(keys: AuthKeys): Promise<void>;
+/** What `take` took, to give back after a successful login. */
+export interface Taken {
+	readonly keys: readonly { key: string; refillMs: number }[];
 }
+
+export interface AuthRateLimiter {
+	/** Takes one attempt from the account and the address; 429 (RateLimited) when either is at its limit. */
+	take(keys: AuthKeys): Promise<Taken>;
+	/** Gives a successful login's attempt back. */
+	giveBack(taken: Taken): Promise<void>;
+}
+
+/**
+ * Undoes one `consume` of effect's fixed-window store: one token less, and the
+ * window shortened by the one token's refill time the consume added. A counter
+ * that expired meanwhile is not recreated.
+ */
+const GIVE_BACK = `
+local n = tonumber(redis.call("GET", KEYS[1]))
+if not n then return 0 end
+if n <= 1 then redis.call("DEL", KEYS[1]) return 0 end
+local ttl = tonumber(redis.call("PTTL", KEYS[1]))
+redis.call("SET", KEYS[1], n - 1, "PX", math.max(1, ttl - tonumber(ARGV[1])))
+return n - 1`;
 
 /** Runs on the process's Effect runtime (keys `<prefix>limit:auth:…`). */
 export function createAuthRateLimiter(
 	runtime: HeraldRuntime,
+	redis: UpstashRedis,
 	limits: AuthLimits,
 	log: Logger,
 ): AuthRateLimiter {
 	const window = Duration.seconds(limits.windowSeconds);
+	// effect's fixed window lengthens a counter's expiry by window / limit per token taken.
+	const refillMs = (limit: number) => Math.ceil((limits.windowSeconds * 1000) / limit);
 	const keysOf = ({ account, address }: AuthKeys) =>
 		[
 			[`auth:account:${account.toLowerCase()}`, limits.perAccount],
 			[`auth:address:${address}`, limits.perAddress],
 		] as const;
-	// Zero tokens against limit - 1 takes nothing and fails once the count has reached the limit.
-	const consume = (key: string, limit: number, tokens: 0 | 1) =>
+	const consume = (key: string, limit: number) =>
 		Effect.gen(function* () {
 			const limiter = yield* RateLimiter.RateLimiter;
-			return yield* limiter.consume({
-				key,
-				limit: tokens === 0 ? limit - 1 : limit,
-				tokens,
-				window,
-				algorithm: "fixed-window",
-				onExceeded: "fail",
-			});
+			return yield* limiter.consume({ key, limit, window, algorithm: "fixed-window", onExceeded: "fail" });
 		});
-	const run = async (keys: AuthKeys, tokens: 0 | 1) => {
-		const exit = await runtime.runPromiseExit(
-			Effect.all(keysOf(keys).map(([key, limit]) => consume(key, limit, tokens))),
-		);
-		if (exit._tag === "Success") return;
-		const failure = exit.cause.reasons.find((r) => r._tag === "Fail");
-		const error = failure?._tag === "Fail" ? failure.error : undefined;
-		if (error?.reason._tag === "RateLimitExceeded") {
-			if (tokens === 1) return; // counting the one that reached the limit: the next check refuses
-			throw new RateLimited(Math.max(1, Math.ceil(Duration.toMillis(error.reason.retryAfter) / 1000)));
-		}
-		log.warn("rate limiter unavailable, allowing request", { error: String(error ?? exit.cause) });
-	};
 	return {
-		check: (keys) => run(keys, 0),
-		count: (keys) => run(keys, 1),
+		async take(keys) {
+			// Both counters, whatever the other answers (Effect.all would stop at the first refusal).
+			const results = await Promise.all(
+				keysOf(keys).map(async ([key, limit]) => ({
+					key,
+					limit,
+					exit: await runtime.runPromiseExit(consume(key, limit)),
+				})),
+			);
+			const taken = results
+				.filter((r) => r.exit._tag === "Success")
+				.map((r) => ({ key: r.key, refillMs: refillMs(r.limit) }));
+			for (const { exit } of results) {
+				if (exit._tag === "Success") continue;
+				const failure = exit.cause.reasons.find((r) => r._tag === "Fail");
+				const error = failure?._tag === "Fail" ? failure.error : undefined;
+				if (error?.reason._tag === "RateLimitExceeded") {
+					await this.giveBack({ keys: taken }); // a refused attempt counts nowhere
+					throw new RateLimited(Math.max(1, Math.ceil(Duration.toMillis(error.reason.retryAfter) / 1000)));
+				}
+				log.warn("rate limiter unavailable, allowing request", { error: String(error ?? exit.cause) });
+			}
+			return { keys: taken };
+		},
+		async giveBack({ keys }) {
+			await Promise.all(
+				keys.map(({ key, refillMs }) =>
+					redis
+						.eval(GIVE_BACK, [`${runtime.prefix}limit:${key}`], [String(refillMs)])
+						.catch((error: unknown) => {
+							log.warn("rate limiter unavailable, attempt not given back", { error: String(error) });
+						}),
+				),
+			);
+		},
 	};
 }

@@ -1,5 +1,4 @@
 import { Elysia, t } from "elysia";
-import { Unauthenticated } from "../errors.ts";
 import { ErrorBody, LoginBody, RefreshBody, RegisterBody, Session, TokenPair } from "./model.ts";
 import { authPlugin, clientAddress } from "./plugin.ts";
 import type { AuthRateLimiter } from "./rate-limit.ts";
@@ -24,9 +23,8 @@ export function authRoutes(deps: {
 		.post(
 			"/register",
 			async ({ body, request, server, set }) => {
-				const keys = { account: body.email, address: clientAddress(request, server, deps.trustProxy) };
-				await limiter.check(keys);
-				await limiter.count(keys); // every registration attempt counts
+				// Every registration attempt counts.
+				await limiter.take({ account: body.email, address: clientAddress(request, server, deps.trustProxy) });
 				const session = await auth.register(body);
 				set.status = 201;
 				return session;
@@ -43,14 +41,14 @@ export function authRoutes(deps: {
 		.post(
 			"/login",
 			async ({ body, request, server }) => {
-				const keys = { account: body.email, address: clientAddress(request, server, deps.trustProxy) };
-				await limiter.check(keys);
-				try {
-					return await auth.login(body);
-				} catch (error) {
-					if (error instanceof Unauthenticated) await limiter.count(keys); // only failures count
-					throw error;
-				}
+				// Taken before the password is checked, given back when it was right: only failures count.
+				const taken = await limiter.take({
+					account: body.email,
+					address: clientAddress(request, server, deps.trustProxy),
+				});
+				const session = await auth.login(body);
+				await limiter.giveBack(taken);
+				return session;
 			},
 			{
 				body: LoginBody,
