@@ -12,12 +12,14 @@
 -- commit order per key. PostgreSQL makes a commit visible before it releases
 -- the transaction's locks, so any snapshot that sees the later transaction
 -- also sees the earlier one. The capture trigger uses it for outbox ids per
--- entity; the sync cursor (a per-user version) uses the same function.
+-- entity; a per-user sync cursor (multi-device sync, to come) is meant to use
+-- the same function.
 --
--- Lock order: a transaction that changes several entities takes their locks
--- in the order it changes them. Code that changes more than one entity in
--- one transaction calls herald_order_lock for all of them first, sorted
--- (see src/bridge/commit-order.ts), so two such transactions cannot deadlock.
+-- Lock order: a transaction locks the rows of the entities it will change
+-- first (for events, `select … for update` on the event row; several entities
+-- sorted by id, as account deletion does in src/events/repository.ts), then
+-- changes them; the order lock is then never waited for by a transaction that
+-- holds a row another writer of the same entity needs.
 create function herald_order_lock(key text) returns void language sql volatile as $$
   select pg_advisory_xact_lock(hashtextextended('herald-order:' || key, 0))
 $$;

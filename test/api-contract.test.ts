@@ -205,13 +205,17 @@ describe("the OpenAPI document", () => {
 
 	test("documents what the routes return: 204s, 401s, the edge's 400/413/415/422, per-route errors", () => {
 		const responses = (method: string, path: string) => Object.keys(doc.paths[path][method].responses);
-		expect(responses("delete", "/api/v1/users/me")).toEqual(["204", "401"]);
-		expect(responses("post", "/api/v1/auth/logout")).toEqual(["204", "401"]);
+		// 400/413/415: the edge refuses a bad body on any route that may carry one, schema or not.
+		expect(responses("delete", "/api/v1/users/me")).toEqual(["204", "400", "401", "413", "415"]);
+		expect(responses("post", "/api/v1/auth/logout")).toEqual(["204", "400", "401", "413", "415"]);
 		expect(responses("post", "/api/v1/auth/register")).not.toContain("401");
 		expect(responses("post", "/api/v1/auth/login")).not.toContain("409");
 		for (const status of ["400", "413", "415", "422"])
 			expect(responses("post", "/api/v1/events")).toContain(status);
 		expect(doc.paths["/.well-known/jwks.json"].get.responses["200"]).toBeDefined();
+		// A route's own non-error body on an error status stays: health's 503 is its report.
+		const degraded = doc.paths["/api/v1/health"].get.responses["503"].content["application/json"].schema;
+		expect(degraded.properties).toHaveProperty("database");
 		// Query numbers are documented as what a client sends: integers.
 		const limit = doc.paths["/api/v1/events"].get.parameters.find((p: any) => p.name === "limit");
 		expect(limit.schema).toMatchObject({ type: "integer", minimum: 1, maximum: 100 });

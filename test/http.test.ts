@@ -31,6 +31,9 @@ function build(probes = { database: up, temporal: up, redis: up }) {
 			.get("/conflict", () => {
 				throw new Conflict("already there");
 			})
+			.get("/bad-response", () => ({ n: "not a number" }) as unknown as { n: number }, {
+				response: { 200: t.Object({ n: t.Integer() }) },
+			})
 			.get("/boom", () => {
 				throw new Error("database password is hunter2");
 			})
@@ -133,6 +136,14 @@ describe("http edge", () => {
 		});
 		const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "unhandled error");
 		expect(logged?.requestId).toBe("req-boom-1");
+	});
+
+	test("a response that breaks its own schema is the server's 500 (logged), not the client's 422", async () => {
+		lines.length = 0;
+		const res = await req("/api/v1/test-only/bad-response");
+		expect(res.status).toBe(500);
+		expect(((await res.json()) as any).error.code).toBe("internal");
+		expect(lines.some((l) => l.includes("response does not match its schema"))).toBe(true);
 	});
 
 	test("access log lines carry the request id", async () => {

@@ -63,12 +63,13 @@ export function normalizeOpenApi(raw: Json): Json {
 	for (const item of Object.values(doc.paths ?? {}))
 		for (const [method, op] of Object.entries(item)) {
 			if (!isObject(op) || method === "parameters") continue;
-			normalizeOperation(op);
+			normalizeOperation(op, method);
 		}
 	return schemas(doc) as Json;
 }
 
-function normalizeOperation(op: Json): void {
+function normalizeOperation(op: Json, method: string): void {
+	const mayHaveBody = ["post", "put", "patch", "delete"].includes(method);
 	const body = op.requestBody as Json | undefined;
 	if (body && isObject(body.content)) {
 		const json = (body.content as Json)["application/json"];
@@ -98,15 +99,17 @@ function normalizeOperation(op: Json): void {
 			p.description = p.schema.description;
 	}
 	const secured = Array.isArray(op.security) && op.security.length > 0;
+	// Any request may carry a body; the edge refuses a bad one on every route, schema or not.
 	const wanted = [
-		...(body ? ["400", "413", "415", "422"] : []),
+		...(body ? ["400", "413", "415", "422"] : mayHaveBody ? ["400", "413", "415"] : []),
 		...(parameters.length > 0 ? ["422"] : []),
 		...(secured ? ["401"] : []),
 	];
 	for (const status of wanted) responses[status] ??= error(EDGE_ERRORS[status]!);
-	// The routes' own error entries use the shared schema too (one definition, one name).
+	// The routes' own error bodies use the shared schema too (one definition, one name); a route
+	// that answers an error status with another body (health's 503 report) keeps its own.
 	for (const [status, response] of Object.entries(responses))
-		if (Number(status) >= 400) {
+		if (Number(status) >= 400 && isErrorBody(response)) {
 			response.description ??= EDGE_ERRORS[status] ?? "error";
 			response.content = error("").content;
 		}
@@ -137,4 +140,13 @@ function schemas(node: unknown): unknown {
 		}
 	}
 	return out;
+}
+
+/** A response whose schema is the shared error body (`{ error: { code, … } }`), or that has none. */
+function isErrorBody(response: Json): boolean {
+	const content = response.content as Record<string, Json> | undefined;
+	const schema = content?.["application/json"]?.schema as Json | undefined;
+	if (!schema) return true;
+	const properties = schema.properties as Json | undefined;
+	return schema.$ref === "#/components/schemas/Error" || (properties !== undefined && "error" in properties);
 }

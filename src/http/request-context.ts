@@ -65,7 +65,9 @@ export function requestContext(options: {
 			if (length !== null && Number(length) > bodyLimitBytes) throw new PayloadTooLarge(bodyLimitBytes);
 		})
 		.onParse({ as: "global" }, async ({ request, contentType }) => {
-			if (!request.body) return; // no body: the route's schema decides whether one was needed
+			// No body: the route's schema decides whether one was needed (read nothing, so Elysia's own
+			// parser sees an untouched, empty request).
+			if (!request.body || request.headers.get("content-length") === "0") return;
 			const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 			const bytes = new Uint8Array(await request.arrayBuffer());
 			if (bytes.length === 0) return;
@@ -113,6 +115,17 @@ export function requestContext(options: {
 			}
 			if (error instanceof ValidationError || code === "VALIDATION") {
 				const v = error as ValidationError;
+				if (v.type === "response") {
+					// The server broke its own contract: a bug to log, never the client's fault.
+					log.error("response does not match its schema", {
+						requestId,
+						method: request.method,
+						path: new URL(request.url).pathname,
+						issues: validationIssues(v),
+					});
+					set.status = 500;
+					return errorBody("internal", "internal server error", requestId);
+				}
 				set.status = 422;
 				// A query or path value that failed its type's decoding ("property") names no field: find it.
 				const field = v.type === "property" ? locate(request.url, v.value) : undefined;
@@ -142,8 +155,9 @@ export function requestContext(options: {
 				default: {
 					const status = (error as { status?: unknown }).status;
 					if (typeof status === "number" && status >= 400 && status < 500) {
+						// A framework error with a client status; its message may hold internals: not echoed.
 						set.status = status;
-						return errorBody("bad_request", String((error as Error).message ?? "bad request"), requestId);
+						return errorBody("bad_request", "bad request", requestId);
 					}
 					log.error("unhandled error", {
 						requestId,
