@@ -117,6 +117,39 @@ describe("outbox routes", () => {
 	});
 });
 
+describe("routes rewritten while a bridge runs", () => {
+	test("a route this bridge cannot serve leaves its entity pending; it is never marked delivered", async () => {
+		const other = await freshDatabase();
+		const bridge = await startBridge({
+			sql: other.sql,
+			temporal: temporal.temporal.client,
+			taskQueue: temporal.taskQueue,
+			log: createLogger("silent"),
+			pollIntervalMs: 60_000,
+		});
+		try {
+			const [owner] =
+				await other.sql`insert into users (email, display_name) values ('r@example.com', 'R') returning id`;
+			const [served] = await other.sql`
+				insert into events (owner_id, title, starts_at, ends_at, capacity)
+				values (${owner!.id}, 'served', now() + interval '1 day', now() + interval '1 day 1 hour', 2) returning id`;
+			// A newer release's migration adds a route to an actor this bridge does not know.
+			await other.sql`insert into outbox_routes values ('events', 'UPDATE', 'ghostActor', 'ghost:', 'changed')`;
+			await other.sql`update events set title = 'changed' where id = ${served!.id}`;
+			await bridge.drain();
+			const rows = await other.sql<{ operation: string; delivered: boolean }[]>`
+				select operation, delivered_at is not null as delivered from outbox order by id`;
+			expect(rows.map((r) => [r.operation, r.delivered])).toEqual([
+				["INSERT", true],
+				["UPDATE", false],
+			]);
+		} finally {
+			await bridge.stop();
+			await other.drop();
+		}
+	});
+});
+
 describe("activities", () => {
 	const ctx = (list: WorkerContext["features"]) =>
 		({ features: list, sql: db.sql, config: loadConfig({}) }) as unknown as WorkerContext;

@@ -65,13 +65,37 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	const outage = outageLog(log, "outbox delivery");
 	let retryTimer: Timer | undefined;
 	let retryDelayMs = 0;
-	const routes = await loadRoutes(sql);
-	const problems = invalidRoutes(
-		routes,
-		new Map((options.actors ?? featureActors()).map((a) => [a.workflowType, a])),
-		new Set(Object.keys(workflows)),
-	);
+	const known = new Map((options.actors ?? featureActors()).map((a) => [a.workflowType, a]));
+	const exported = new Set(Object.keys(workflows));
+	let routes = await loadRoutes(sql);
+	const problems = invalidRoutes(routes, known, exported);
 	if (problems.length > 0) throw new Error(`outbox_routes names unknown actors: ${problems.join("; ")}`);
+	/**
+	 * Routes are re-read at every drain: a newer release's migration may have
+	 * rewritten them while this bridge runs. A route this bridge cannot serve
+	 * (an actor it does not know) leaves its entities pending for a bridge
+	 * that can; it never marks them delivered.
+	 */
+	let unknownRoutes = new Set<Route>();
+	const reloadRoutes = async () => {
+		routes = await loadRoutes(sql);
+		unknownRoutes = new Set(
+			[...routes.values()]
+				.flat()
+				.filter((r) => invalidRoutes(new Map([["_", [r]]]), known, exported).length > 0),
+		);
+		if (unknownRoutes.size > 0)
+			log.warn("outbox routes this bridge cannot serve; their changes wait for a newer bridge", {
+				routes: [...unknownRoutes].map((r) => r.workflowType),
+			});
+	};
+	/** Entities whose delivery failed wait before they are claimed again (doubling, up to the poll interval). */
+	const backoff = new Map<string, { until: number; delayMs: number }>();
+	const resting = () => {
+		const now = Date.now();
+		for (const [key, b] of backoff) if (b.until <= now) backoff.delete(key);
+		return [...backoff.keys()];
+	};
 	let delivered = 0;
 	let stopped = false;
 	let running: Promise<number> | undefined;
@@ -112,7 +136,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	 */
 	const batch = () =>
 		sql.begin(async (tx) => {
-			const keys = await claimEntities(tx, entities);
+			const keys = await claimEntities(tx, entities, resting());
 			if (keys.length === 0) return { n: 0, failure: undefined };
 			const rows = await pendingChanges(tx, keys, rowsPerBatch);
 			const byEntity = Map.groupBy(rows, (r) => r.entity_key);
@@ -121,16 +145,22 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			const failures: unknown[] = [];
 			await Promise.all(
 				[...byEntity.values()].map(async (changes) => {
+					const entity = changes[0]!.entity_key;
+					const groups = byActor(changes, routes);
+					if (groups.some((g) => unknownRoutes.has(g.route))) return; // a newer bridge's work
 					// Each actor that hears the entity gets its changes in one signal, in order; the
 					// entity's changes count as delivered only when every actor got them.
 					const results = await Promise.allSettled(
-						byActor(changes, routes).map(({ route, changes: mine }) => deliver(route, mine, deadline)),
+						groups.map(({ route, changes: mine }) => deliver(route, mine, deadline)),
 					);
 					const failed = results.find((r) => r.status === "rejected");
 					if (failed) {
 						failures.push(failed.reason); // stays pending; actors deduplicate the resend
+						const delayMs = Math.min(pollIntervalMs, Math.max(250, (backoff.get(entity)?.delayMs ?? 0) * 2));
+						backoff.set(entity, { until: Date.now() + delayMs, delayMs });
 						return;
 					}
+					backoff.delete(entity);
 					for (const change of changes) {
 						done.push(change.id);
 						options.onDelivered?.(change);
@@ -141,8 +171,14 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			return { n: done.length, failure: failures[0] };
 		});
 
+	/**
+	 * Batches until nothing more can be delivered now. A failing entity rests
+	 * (its own backoff) while the others go on; the drain fails, for the
+	 * outage log and a retry soon, only when a batch delivered nothing.
+	 */
 	const drainOnce = async (): Promise<number> => {
 		let total = 0;
+		await reloadRoutes();
 		do {
 			again = false;
 			for (;;) {
@@ -150,10 +186,11 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 				const { n, failure } = await batch();
 				total += n;
 				delivered += n;
-				if (failure !== undefined) throw failure;
+				if (failure !== undefined && n === 0) throw failure;
 				if (n === 0) break;
 			}
 		} while (again);
+		if (backoff.size > 0) retryLater(); // the resting entities get their turn without a NOTIFY
 		return total;
 	};
 

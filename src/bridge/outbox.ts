@@ -72,10 +72,16 @@ export function invalidRoutes(
  * only one delivering its changes, so per-entity order holds with any number
  * of bridges. Entities locked elsewhere are skipped, not waited for.
  */
-export async function claimEntities(tx: Queryable, entities: number): Promise<string[]> {
+export async function claimEntities(
+	tx: Queryable,
+	entities: number,
+	/** Entities resting after a failed delivery: not claimed now. */
+	except: string[] = [],
+): Promise<string[]> {
 	const rows = await tx<{ entity_key: string }[]>`
 		select entity_key from (
-			select entity_key, min(id) as first from outbox where delivered_at is null
+			select entity_key, min(id) as first from outbox
+			where delivered_at is null and entity_key <> all(${except}::text[])
 			group by entity_key order by first limit ${entities * 4}
 		) pending
 		where pg_try_advisory_xact_lock(hashtextextended('herald-outbox:' || entity_key, 0))
