@@ -83,6 +83,19 @@ describe("event actor", () => {
 		expect((await schedule(e.id)).reminders).toEqual([]);
 	}, 30_000);
 
+	test("an event that is over ends its actor; nobody is promoted into an event that has started", async () => {
+		const owner = await user("owner");
+		const [row] = await db.sql`
+			insert into events (owner_id, title, starts_at, ends_at, capacity)
+			values (${owner}, 'Short', now() + interval '1 second', now() + interval '2 seconds', 1) returning id`;
+		const handle = actors.temporal.client.workflow.getHandle(`event:${row!.id}`);
+		await eventually(() => handle.describe(), { what: "the actor started by the bridge" });
+		// Nothing to remind of (all offsets lie before the start): the actor waits for the end, then ends.
+		expect(await handle.result()).toEqual({ ended: "finished" });
+		await register(row!.id, await user("late"), "waitlisted");
+		expect(await createEventActivities({ sql: db.sql }).promoteWaitlisted(row!.id)).toEqual([]);
+	}, 30_000);
+
 	test("moving the event moves its reminder; cancelling removes it and ends the actor", async () => {
 		const owner = await user("owner");
 		const guest = await user("guest");

@@ -7,6 +7,8 @@ export interface EventSnapshot {
 	id: string;
 	title: string;
 	startsAt: string;
+	/** Absent in results recorded before actors ended after their event. */
+	endsAt?: string;
 	status: "scheduled" | "cancelled";
 	reminderOffsets: number[];
 	capacity: number;

@@ -60,11 +60,17 @@ export interface ScheduleView {
 export const scheduleQuery = defineQuery<ScheduleView>("schedule");
 export { statsQuery };
 
-export async function eventActor(input: EventActorInput): Promise<{ ended: "cancelled" | "deleted" }> {
+export async function eventActor(
+	input: EventActorInput,
+): Promise<{ ended: "cancelled" | "deleted" | "finished" }> {
 	const eventId = input.entityKey;
 	const state: EventActorState = input.state ?? { ...newCounters(), sent: [] };
 	let dirty = true;
-	let participantsChanged = input.state === undefined;
+	// A continued run promotes on its first load too: a participant change that arrived while the
+	// previous run was continuing must not wait for the next one (older runs replay without it).
+	let participantsChanged = input.state === undefined || patched("promote-after-continue");
+	// The actor ends once its event is over (runs from before this replay without it).
+	const endsWhenOver = patched("end-after-event");
 	let snapshot: EventSnapshot | null | undefined;
 	let plan: PlannedReminder[] = [];
 
@@ -98,6 +104,10 @@ export async function eventActor(input: EventActorInput): Promise<{ ended: "canc
 				await condition(allHandlersFinished);
 				return { ended: snapshot ? "cancelled" : "deleted" };
 			}
+			if (endsWhenOver && snapshot.endsAt && Date.parse(snapshot.endsAt) <= Date.now()) {
+				await condition(allHandlersFinished);
+				return { ended: "finished" };
+			}
 			if (participantsChanged) {
 				participantsChanged = false;
 				const promoted = await promoteWaitlisted(eventId);
@@ -117,7 +127,10 @@ export async function eventActor(input: EventActorInput): Promise<{ ended: "canc
 			historyLimit: input.historyLimit,
 		});
 		if (!next) {
-			await condition(() => dirty);
+			// Nothing planned: wait for a change, or (newer runs) for the event to be over.
+			const over = endsWhenOver && snapshot?.endsAt ? Date.parse(snapshot.endsAt) - Date.now() : undefined;
+			if (over === undefined) await condition(() => dirty);
+			else if (!(await condition(() => dirty, Math.max(1, over)))) dirty = true; // reload, then end
 			continue;
 		}
 		const woken = await condition(() => dirty, Math.max(1, Date.parse(next.fireAt) - Date.now()));

@@ -14,6 +14,7 @@ const { listActorTypes, reconcileActors, reconcileDeliveries, recordReconcileRun
 	ReturnType<typeof createMaintenanceActivities>
 >("maintenance", {
 	startToCloseTimeout: "10 minutes",
+	heartbeatTimeout: "2 minutes",
 	retry: { initialInterval: "5 seconds", maximumAttempts: 3 },
 });
 

@@ -14,6 +14,7 @@ interface EventRow {
 	id: string;
 	title: string;
 	starts_at: Date;
+	ends_at: Date;
 	status: "scheduled" | "cancelled";
 	reminder_offsets: number[];
 	capacity: number;
@@ -24,7 +25,7 @@ export function createEventActivities(deps: { sql: Sql }) {
 	return {
 		async loadEventSnapshot(eventId: string): Promise<EventSnapshot | null> {
 			const [event] = await sql<EventRow[]>`
-				select id, title, starts_at, status, reminder_offsets, capacity from events where id = ${eventId}`;
+				select id, title, starts_at, ends_at, status, reminder_offsets, capacity from events where id = ${eventId}`;
 			if (!event) return null;
 			const participants = await sql<{ id: string; user_id: string; status: string }[]>`
 				select id, user_id, status from participants
@@ -33,6 +34,7 @@ export function createEventActivities(deps: { sql: Sql }) {
 				id: event.id,
 				title: event.title,
 				startsAt: event.starts_at.toISOString(),
+				endsAt: event.ends_at.toISOString(),
 				status: event.status,
 				reminderOffsets: event.reminder_offsets,
 				capacity: event.capacity,
@@ -105,9 +107,10 @@ export function createEventActivities(deps: { sql: Sql }) {
 		 */
 		async promoteWaitlisted(eventId: string): Promise<string[]> {
 			return sql.begin(async (tx) => {
-				const [event] = await tx<{ capacity: number; status: string; title: string }[]>`
-					select capacity, status, title from events where id = ${eventId} for update`;
-				if (event?.status !== "scheduled") return [];
+				const [event] = await tx<{ capacity: number; status: string; title: string; started: boolean }[]>`
+					select capacity, status, title, starts_at <= now() as started from events where id = ${eventId} for update`;
+				// Nobody is promoted into an event that has started (or been cancelled).
+				if (event?.status !== "scheduled" || event.started) return [];
 				const [taken] = await tx<{ n: number }[]>`
 					select count(*)::int as n from participants
 					where event_id = ${eventId} and status in ${tx([...PLACE_HOLDING] as ParticipantStatus[])}`;

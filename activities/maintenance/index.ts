@@ -4,7 +4,7 @@
  * leave behind (a row change whose actor never started, an actor whose row
  * is gone, a notification whose delivery workflow was never started).
  */
-import { ApplicationFailure } from "@temporalio/activity";
+import { ApplicationFailure, Context } from "@temporalio/activity";
 import { WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import type { ActorBinding, CleanupTask, WorkerContext } from "../../src/feature.ts";
 import { maintenanceSettings } from "../../src/maintenance/settings.ts";
@@ -67,6 +67,7 @@ export function createMaintenanceActivities(ctx: WorkerContext) {
 			const running = await runningKeys(binding);
 			const repair: ActorRepair = { started: 0, ended: 0 };
 			for (let after = "", page: string[]; ; after = page.at(-1)!) {
+				Context.current().heartbeat(after); // a long table: Temporal knows the activity is alive
 				page = await binding.liveKeys(sql, after, PAGE);
 				for (const key of page) {
 					if (running.delete(key)) continue;

@@ -20,11 +20,13 @@ export const eventsFeature = defineFeature({
 		{
 			actor: eventActorDefinition,
 			tables: ["events", "participants"],
-			// The actor ends when its event is cancelled or deleted: only scheduled events keep one.
+			// The actor ends when its event is cancelled, deleted or over: only scheduled, unfinished
+			// events keep one.
 			liveKeys: async (sql, after, limit) => {
 				const rows = await sql<{ id: string }[]>`
 					select id::text from events
-					where status = 'scheduled' and id::text > ${after} order by id::text limit ${limit}`;
+					where status = 'scheduled' and ends_at > now() and id::text > ${after}
+					order by id::text limit ${limit}`;
 				return rows.map((r) => r.id);
 			},
 		},
