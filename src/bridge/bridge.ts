@@ -11,7 +11,7 @@ import * as workflows from "../../workflows/index.ts";
 import type { ActorDefinition } from "../../workflows/kit/actor.ts";
 import type { Change } from "../../workflows/kit/change.ts";
 import { features } from "../features.ts";
-import type { Sql } from "../infra/db/sql.ts";
+import type { Queryable, Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { outageLog } from "../infra/outage.ts";
 import {
@@ -71,23 +71,26 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	const problems = invalidRoutes(routes, known, exported);
 	if (problems.length > 0) throw new Error(`outbox_routes names unknown actors: ${problems.join("; ")}`);
 	/**
-	 * Routes are re-read at every drain: a newer release's migration may have
+	 * Routes are re-read in every batch: a newer release's migration may have
 	 * rewritten them while this bridge runs. A route this bridge cannot serve
 	 * (an actor it does not know) leaves its entities pending for a bridge
 	 * that can; it never marks them delivered.
 	 */
 	let unknownRoutes = new Set<Route>();
-	const reloadRoutes = async () => {
-		routes = await loadRoutes(sql);
+	let warned = "";
+	const reloadRoutes = async (tx: Queryable) => {
+		routes = await loadRoutes(tx);
 		unknownRoutes = new Set(
 			[...routes.values()]
 				.flat()
 				.filter((r) => invalidRoutes(new Map([["_", [r]]]), known, exported).length > 0),
 		);
-		if (unknownRoutes.size > 0)
+		const names = [...unknownRoutes].map((r) => r.workflowType).join(",");
+		if (names && names !== warned)
 			log.warn("outbox routes this bridge cannot serve; their changes wait for a newer bridge", {
-				routes: [...unknownRoutes].map((r) => r.workflowType),
+				routes: names,
 			});
+		warned = names;
 	};
 	/** Entities whose delivery failed wait before they are claimed again (doubling, up to the poll interval). */
 	const backoff = new Map<string, { until: number; delayMs: number }>();
@@ -139,6 +142,8 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			const keys = await claimEntities(tx, entities, resting());
 			if (keys.length === 0) return { n: 0, failure: undefined };
 			const rows = await pendingChanges(tx, keys, rowsPerBatch);
+			// Routes read after the changes: a route committed before a change is then always seen with it.
+			await reloadRoutes(tx);
 			const byEntity = Map.groupBy(rows, (r) => r.entity_key);
 			const deadline = Date.now() + batchTimeoutMs;
 			const done: string[] = [];
@@ -178,7 +183,6 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	 */
 	const drainOnce = async (): Promise<number> => {
 		let total = 0;
-		await reloadRoutes();
 		do {
 			again = false;
 			for (;;) {

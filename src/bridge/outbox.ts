@@ -21,7 +21,7 @@ export type Routes = Map<string, Route[]>;
 
 export const routeKey = (table: string, operation: string) => `${table}:${operation}`;
 
-export async function loadRoutes(sql: Sql): Promise<Routes> {
+export async function loadRoutes(sql: Queryable): Promise<Routes> {
 	const rows = await sql<
 		{
 			table_name: string;

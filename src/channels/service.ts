@@ -182,12 +182,12 @@ async function newChannelFields(body: CreateChannelBody, checkUrl: (url: string)
 		case "webhook": {
 			const url = await checkUrl(body.url);
 			const headers = checkHeaders(body.headers ?? {});
-			return { kind: body.kind, name: name ?? new URL(url).host, url, headers };
+			return { kind: body.kind, name: name ?? defaultName(new URL(url).host), url, headers };
 		}
 		case "email":
-			return { kind: body.kind, name: name ?? body.address, address: body.address };
+			return { kind: body.kind, name: name ?? defaultName(body.address), address: body.address };
 		case "telegram":
-			return { kind: body.kind, name: name ?? `Telegram ${body.chatId}`, chatId: body.chatId };
+			return { kind: body.kind, name: name ?? defaultName(`Telegram ${body.chatId}`), chatId: body.chatId };
 	}
 }
 
@@ -204,3 +204,6 @@ function checkHeaders(headers: Record<string, string>): Record<string, string> {
 	}
 	return Object.fromEntries(entries);
 }
+
+/** A name made from the destination fits the column's 100 characters (an address may have 254). */
+const defaultName = (text: string) => (text.length <= 100 ? text : `${text.slice(0, 99)}…`);

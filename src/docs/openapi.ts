@@ -72,9 +72,12 @@ function normalizeOperation(op: Json, method: string): void {
 	const mayHaveBody = ["post", "put", "patch", "delete"].includes(method);
 	const body = op.requestBody as Json | undefined;
 	if (body && isObject(body.content)) {
-		const json = (body.content as Json)["application/json"];
+		const json = (body.content as Json)["application/json"] as Json | undefined;
 		body.content = json ? { "application/json": json } : body.content;
 		body.required = true;
+		// Unknown properties are ignored, not refused: say so (tools otherwise guess either way).
+		for (const schema of [json?.schema, ...(((json?.schema as Json)?.anyOf as Json[]) ?? [])])
+			if (isObject(schema) && schema.type === "object") schema.additionalProperties ??= true;
 	}
 	const responses = (op.responses ?? {}) as Record<string, Json>;
 	for (const response of Object.values(responses)) {
