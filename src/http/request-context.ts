@@ -55,11 +55,7 @@ export function requestContext(options: {
 			if (preflight) return preflight;
 			if (request.url.length > MAX_URL_BYTES)
 				throw new HttpError(414, "uri_too_long", `the URL exceeds ${MAX_URL_BYTES} bytes`);
-			let headerBytes = 0;
-			request.headers.forEach((value, name) => {
-				headerBytes += name.length + value.length + 4;
-			});
-			if (headerBytes > MAX_HEADER_BYTES)
+			if (headerBytes(request.headers) > MAX_HEADER_BYTES)
 				throw new HttpError(431, "headers_too_large", `request headers exceed ${MAX_HEADER_BYTES} bytes`);
 			const length = request.headers.get("content-length");
 			if (length !== null && Number(length) > bodyLimitBytes) throw new PayloadTooLarge(bodyLimitBytes);
@@ -83,10 +79,13 @@ export function requestContext(options: {
 				throw new ValidationFailed("body", [{ path: "/", message: "the body must be a JSON object" }]);
 			return value;
 		})
-		.onBeforeHandle({ as: "global" }, ({ body, query, params }) => {
+		.onBeforeHandle({ as: "global" }, ({ body, query, params, request }) => {
+			// In a URL a NUL can only arrive percent-encoded: most requests skip the walk entirely.
+			const inUrl = request.url.includes("%00");
+			if (!inUrl && (body === undefined || body === null || typeof body !== "object")) return;
 			for (const [on, value] of [
-				["params", params],
-				["query", query],
+				["params", inUrl ? params : undefined],
+				["query", inUrl ? query : undefined],
 				["body", body],
 			] as const) {
 				const path = nulPath(value, "");
@@ -182,6 +181,13 @@ export function requestContext(options: {
 			});
 		});
 	return plugin;
+}
+
+/** Names and values of all request headers, in bytes (roughly as on the wire). */
+function headerBytes(headers: Headers): number {
+	let n = 0;
+	for (const [name, value] of headers) n += name.length + value.length + 4;
+	return n;
 }
 
 /** Which query parameter (or path segment) holds `value`. */
