@@ -18,7 +18,7 @@ import {
 	stopChild,
 	summary,
 } from "./lib/proc.ts";
-import { VARIANTS, type Variant } from "./servers/herald.ts";
+import { VARIANTS, type Variant } from "./servers/variants.ts";
 
 const GOAL = 0.8;
 

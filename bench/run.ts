@@ -14,8 +14,12 @@ const BENCHES = ["http-health", "users-me", "startup", "rss", "bridge"];
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith("--"));
 const names = args.filter((a) => !a.startsWith("--"));
+/** Where the benchmarks live (tests point it at fixtures). */
+const DIR = process.env.BENCH_DIR ?? join(ROOT, "bench");
+/** No benchmark may run longer than this: past it, it is reported as hung and stopped. */
+const limitMs = Number(process.env.BENCH_MAX_SECONDS ?? 15 * 60) * 1000;
 const unknown = names.filter(
-	(n) => n === "run" || !/^[a-z0-9-]+$/.test(n) || !existsSync(join(ROOT, "bench", `${n}.ts`)),
+	(n) => n === "run" || !/^[a-z0-9-]+$/.test(n) || !existsSync(join(DIR, `${n}.ts`)),
 );
 if (unknown.length) {
 	console.error(
@@ -28,6 +32,7 @@ const chosen = names.length ? names : BENCHES;
 const dir = mkdtempSync(join(tmpdir(), "herald-bench-"));
 const summaryFile = join(dir, "summary.txt");
 const failed: string[] = [];
+const done: string[] = [];
 const t0 = performance.now();
 let current: ReturnType<typeof Bun.spawn> | undefined;
 let stopped = false;
@@ -40,7 +45,7 @@ process.on("SIGTERM", () => forward("SIGTERM"));
 try {
 	for (const name of chosen) {
 		if (stopped) break;
-		const proc = Bun.spawn([BUN, `bench/${name}.ts`, ...flags], {
+		const proc = Bun.spawn([BUN, join(DIR, `${name}.ts`), ...flags], {
 			cwd: ROOT,
 			env: { ...process.env, BENCH_SUMMARY_FILE: summaryFile },
 			stdin: "ignore",
@@ -48,18 +53,28 @@ try {
 			stderr: "inherit",
 		});
 		current = proc;
-		// Bounded: no benchmark may run longer than BENCH_MAX_MINUTES (default 15).
-		const limit = Number(process.env.BENCH_MAX_MINUTES ?? 15) * 60_000;
-		const guard = setTimeout(() => proc.kill("SIGTERM"), limit);
+		const started = performance.now();
+		let hung = false;
+		// Past the limit: SIGTERM (the bench stops what it started), SIGKILL 30 s later.
+		const guard = setTimeout(() => {
+			hung = true;
+			console.error(`bench: ${name} still running after ${limitMs / 1000} s: stopping it (hung)`);
+			proc.kill("SIGTERM");
+			setTimeout(() => proc.kill("SIGKILL"), 30_000).unref();
+		}, limitMs);
 		const code = await proc.exited;
 		clearTimeout(guard);
-		if (code !== 0) failed.push(`${name} (exit ${code})`);
+		const took = `${((performance.now() - started) / 1000).toFixed(0)} s`;
+		if (hung) failed.push(`${name} (HUNG: still running after ${limitMs / 1000} s, stopped; exit ${code})`);
+		else if (code !== 0) failed.push(`${name} (exit ${code} after ${took})`);
+		else done.push(`${name} ${took}`);
 		console.log("");
 	}
 	const text = (await Bun.file(summaryFile).exists()) ? await Bun.file(summaryFile).text() : "";
 	console.log("==================== bench summary ====================");
 	console.log(`machine: ${machine()}; total ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 	console.log(text.trimEnd());
+	if (done.length) console.log(`finished: ${done.join(", ")}`);
 	if (failed.length) console.log(`FAILED: ${failed.join(", ")}`);
 } finally {
 	rmSync(dir, { recursive: true, force: true });

@@ -13,17 +13,7 @@ import { compression } from "../../src/http/compression.ts";
 import { requestContext } from "../../src/http/request-context.ts";
 import { createLogger } from "../../src/infra/log.ts";
 import { VERSION } from "../../src/version.ts";
-
-export const VARIANTS = [
-	"full",
-	"no-request-context",
-	"no-compression",
-	"no-swagger",
-	"routes-only",
-	"elysia-min",
-	"native-health",
-] as const;
-export type Variant = (typeof VARIANTS)[number];
+import { VARIANTS, type Variant } from "./variants.ts";
 
 const variant = (process.env.BENCH_VARIANT ?? "full") as Variant;
 if (!VARIANTS.includes(variant)) throw new Error(`BENCH_VARIANT: unknown "${variant}"`);
