@@ -1,8 +1,9 @@
 /**
- * Authenticated `GET /api/v1/users/me` (JWT verification + session/user
- * lookup in PostgreSQL) beside `GET /health` on the same `api` process, same
- * load tool, alternating rounds. Backing services embedded as in tests.
- * Goal (issue 3): ≥ 5k req/s with p99 < 10 ms on this 2-core machine.
+ * Authenticated `GET /api/v1/users/me` (JWT verification + the live-session
+ * check, from the in-memory session cache unless AUTH_CACHE_MAX_ENTRIES=0)
+ * beside `GET /health` on the same `api` process, same load tool,
+ * alternating rounds. Backing services embedded as in tests.
+ * Goal (issue 11): ≥ 0.30 of `/health` req/s with p99 < 5 ms at 16 connections.
  */
 import { type ApiUnderTest, startApiOnEmbedded } from "./lib/api.ts";
 import { type LoadResult, loadTool } from "./lib/load.ts";
@@ -52,12 +53,14 @@ export async function runUsersMe(): Promise<void> {
 		const m = fig(me);
 		const line = (name: string, f: typeof h) =>
 			`  ${name.padEnd(22)} ${fmt(f.rps).padStart(8)} req/s   p50 ${f.p50.toFixed(2)} ms   p99 ${f.p99.toFixed(2)} ms   ${f.bad} errors/non-2xx`;
-		const goal = m.rps >= 5000 && m.p99 < 10;
+		const ratio = m.rps / h.rps;
+		const goal = ratio >= 0.3 && m.p99 < 5;
+		const cache = process.env.AUTH_CACHE_MAX_ENTRIES === "0" ? "session cache OFF" : "session cache on";
 		const lines = [
 			"users-me (medians over rounds):",
 			line("GET /health", h),
 			line("GET /api/v1/users/me", m),
-			`  ratio users/me / health = ${(m.rps / h.rps).toFixed(2)}; goal >= 5,000 req/s with p99 < 10 ms: ${goal ? "MET" : "NOT MET"}`,
+			`  ratio users/me / health = ${ratio.toFixed(2)} (${cache}); goal >= 0.30 with p99 < 5 ms: ${goal ? "MET" : "NOT MET"}`,
 			`  measured with: ${how}`,
 		];
 		console.log(lines.join("\n"));

@@ -96,6 +96,11 @@ const CoreConfig = Config.all({
 		loginLimitPerAddress: int("AUTH_LIMIT_PER_ADDRESS", 50),
 		limitWindowSeconds: int("AUTH_LIMIT_WINDOW_SECONDS", 900),
 		trustProxy: Config.Boolean("TRUST_PROXY").pipe(Config.withDefault(false)),
+		/** Live sessions kept in memory per API process (0 = off: every check reads the database). */
+		cacheMaxEntries: int("AUTH_CACHE_MAX_ENTRIES", 100_000),
+		cacheTtlSeconds: int("AUTH_CACHE_TTL_SECONDS", 60),
+		cacheBarrierTimeoutMs: int("AUTH_CACHE_BARRIER_TIMEOUT_MS", 2000),
+		cacheHeartbeatMs: int("AUTH_CACHE_HEARTBEAT_MS", 1000),
 	}),
 });
 

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createTokenIssuer } from "../src/auth/tokens.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import {
 	b64url,
@@ -21,6 +22,7 @@ import {
 	tamperPayload,
 	tamperSignature,
 } from "./support/tokens.ts";
+import { eventually } from "./support/wait.ts";
 
 const SECRET = "matrix-secret-matrix-secret-matrix-secret-0123";
 const hs256 = (claims: Claims, secret: string | Uint8Array = SECRET) =>
@@ -262,5 +264,30 @@ describe("Herald EdDSA access tokens", () => {
 			keys.privateKey,
 		);
 		expect((await me(app, token)).status).toBe(200);
+	});
+});
+
+describe("verified tokens kept in memory", () => {
+	test("a token verified once still expires on time, and a forged twin is not taken for it", async () => {
+		const issuer = createTokenIssuer({
+			issuer: "herald",
+			audience: "herald",
+			ttlSeconds: 1,
+			clockToleranceSeconds: 0,
+			key: { kind: "secret", secret: SECRET },
+		});
+		const sid = crypto.randomUUID();
+		const { token } = await issuer.sign({ sub: crypto.randomUUID(), role: "user", sid });
+		expect((await issuer.verify(token)).sid).toBe(sid);
+		expect((await issuer.verify(token)).sid).toBe(sid); // from memory
+		await expect(issuer.verify(tamperSignature(token))).rejects.toMatchObject({ code: "token_invalid" });
+		await eventually(
+			() =>
+				issuer.verify(token).then(
+					() => false,
+					(error: { code?: string }) => error.code === "token_expired",
+				),
+			{ what: "the remembered token to expire", timeoutMs: 5000, intervalMs: 100 },
+		);
 	});
 });

@@ -5,5 +5,5 @@ import { adminRoutes } from "./routes.ts";
 
 export const adminFeature = defineFeature({
 	name: "admin",
-	routes: ({ auth, sql }) => adminRoutes({ auth, users: createUserService({ sql }) }),
+	routes: ({ auth, sql }) => adminRoutes({ auth, users: createUserService({ sql, settle: auth.settle }) }),
 });

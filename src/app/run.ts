@@ -117,6 +117,7 @@ export async function runRoles(
 			const context = createApiContext({
 				config,
 				sql,
+				databaseUrl: infra.databaseUrl,
 				redis,
 				temporal: temporal.client,
 				log,
@@ -136,6 +137,7 @@ export async function runRoles(
 					redis: () => pingRedis(redis),
 					bridge: () => outboxStats(sql),
 					reconciler: () => lastReconcile(sql),
+					authCache: () => ({ state: context.sessionCache.state(), entries: context.sessionCache.size() }),
 				},
 				features: { context, list: features },
 			}).listen({ hostname: config.host, port: config.port, maxRequestBodySize: config.bodyLimitBytes });

@@ -9,6 +9,7 @@ import { Option } from "effect";
 import { type ExternalVerifier, jwksVerifier, supabaseVerifier } from "../auth/external.ts";
 import { createAuthRateLimiter } from "../auth/rate-limit.ts";
 import { createAuthService } from "../auth/service.ts";
+import { createSessionCache, type SessionCache } from "../auth/session-cache.ts";
 import { signingKey } from "../auth/signing-key.ts";
 import { createTokenIssuer } from "../auth/tokens.ts";
 import type { HeraldConfig } from "../config.ts";
@@ -66,6 +67,8 @@ export function createPlatform(deps: {
 }
 
 export interface ApiRuntime extends ApiContext {
+	/** The live-session cache (its state is on /api/v1/health). */
+	readonly sessionCache: SessionCache;
 	/** Closes every socket and unlistens (the platform is disposed by its owner). */
 	dispose(): Promise<void>;
 }
@@ -74,6 +77,8 @@ export interface ApiRuntime extends ApiContext {
 export function createApiContext(deps: {
 	config: HeraldConfig;
 	sql: Sql;
+	/** For the session cache's own LISTEN connection. */
+	databaseUrl: string;
 	redis: UpstashRedis;
 	temporal: Client;
 	log: Logger;
@@ -119,7 +124,24 @@ export function createApiContext(deps: {
 		},
 		log,
 	);
-	const auth = createAuthService({ sql, tokens, externals, refreshTokenTtlDays: a.refreshTokenTtlDays });
+	const sessionCache = createSessionCache({
+		sql,
+		databaseUrl: deps.databaseUrl,
+		log,
+		settings: {
+			maxEntries: a.cacheMaxEntries,
+			ttlSeconds: a.cacheTtlSeconds,
+			barrierTimeoutMs: a.cacheBarrierTimeoutMs,
+			heartbeatMs: a.cacheHeartbeatMs,
+		},
+	});
+	const auth = createAuthService({
+		sql,
+		tokens,
+		externals,
+		refreshTokenTtlDays: a.refreshTokenTtlDays,
+		cache: sessionCache,
+	});
 	const realtime = createRealtimeHub({ sql, log, topics: deps.features.flatMap((f) => f.topics ?? []) });
 	realtime.start();
 	return {
@@ -135,6 +157,13 @@ export function createApiContext(deps: {
 		senders: platform.senders,
 		realtime,
 		sockets: realtimeSockets({ auth, realtime }),
-		dispose: () => realtime.stop(),
+		sessionCache,
+		async dispose() {
+			try {
+				await realtime.stop();
+			} finally {
+				await sessionCache.stop();
+			}
+		},
 	};
 }

@@ -15,6 +15,7 @@ import {
 } from "../users/repository.ts";
 import { type ExternalVerifier, unverifiedIssuer } from "./external.ts";
 import { assertPasswordPolicy, burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.ts";
+import type { SessionCache } from "./session-cache.ts";
 import {
 	createSession,
 	hashRefreshToken,
@@ -31,6 +32,8 @@ export interface AuthDeps {
 	tokens: TokenIssuer;
 	externals: ExternalVerifier[];
 	refreshTokenTtlDays: number;
+	/** Live sessions in memory (src/auth/session-cache.ts). */
+	cache: SessionCache;
 }
 
 export interface TokenPair {
@@ -50,7 +53,7 @@ export interface Principal {
 const BAD_CREDENTIALS = "email or password is incorrect";
 
 export function createAuthService(deps: AuthDeps) {
-	const { sql, tokens } = deps;
+	const { sql, tokens, cache } = deps;
 
 	async function issue(user: UserRow, sessionId: string): Promise<TokenPair> {
 		const access = await tokens.sign({ sub: user.id, role: user.role, sid: sessionId });
@@ -107,14 +110,18 @@ export function createAuthService(deps: AuthDeps) {
 				return { kind: "ok", user: user!, sessionId: row.session_id } as const;
 			});
 			if (outcome.kind === "expired") throw new Unauthenticated("token_expired", "refresh token has expired");
-			if (outcome.kind === "reused")
+			if (outcome.kind === "reused") {
+				await cache.settle(); // the revoked family is refused everywhere before we answer
 				throw new Unauthenticated("token_invalid", "refresh token was already used; the session is revoked");
+			}
 			if (outcome.kind === "invalid") throw new Unauthenticated("token_invalid", "refresh token is invalid");
 			return issue(outcome.user, outcome.sessionId);
 		},
 
 		async logout(principal: Principal): Promise<void> {
-			if (principal.sessionId) await revokeSession(sql, principal.sessionId, "logout");
+			if (!principal.sessionId) return;
+			await revokeSession(sql, principal.sessionId, "logout");
+			await cache.settle();
 		},
 
 		/** The bearer check behind `{ auth: true }`. */
@@ -124,13 +131,21 @@ export function createAuthService(deps: AuthDeps) {
 			const external = deps.externals.find((v) => v.issuer === issuer);
 			if (external) {
 				const identity = await external.verify(token);
-				return { user: await userForExternalIdentity(sql, identity), sessionId: undefined };
+				const user = await cache.external(identity.issuer, identity.subject, () =>
+					userForExternalIdentity(sql, identity),
+				);
+				return { user, sessionId: undefined };
 			}
 			const claims = await tokens.verify(token);
-			const user = await findUserInSession(sql, claims.sub, claims.sid);
+			const user = await cache.session(claims.sid, claims.sub, () =>
+				findUserInSession(sql, claims.sub, claims.sid),
+			);
 			if (!user) throw new Unauthenticated("token_invalid", "token is no longer valid");
 			return { user, sessionId: claims.sid };
 		},
+
+		/** After committing a change to users or sessions: every API process has applied it. */
+		settle: () => cache.settle(),
 
 		view: (user: UserRow): UserView => toView(user),
 	};

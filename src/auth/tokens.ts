@@ -53,6 +53,14 @@ export function createTokenIssuer(settings: TokenSettings): TokenIssuer {
 		alg = "EdDSA";
 	}
 	const kid = alg === "EdDSA" ? "herald-ed25519" : undefined;
+	/**
+	 * Tokens that verified, until they expire: a token string cannot change,
+	 * so its signature and claims need checking once per process. Bounded
+	 * (oldest out first). Whether its session is still live is the session
+	 * cache's question, asked on every request.
+	 */
+	const verified = new Map<string, AccessClaims>();
+	const VERIFIED_MAX = 10_000;
 	return {
 		issuer: settings.issuer,
 		async sign({ sub, role, sid }) {
@@ -70,6 +78,12 @@ export function createTokenIssuer(settings: TokenSettings): TokenIssuer {
 			return { token, expiresAt: new Date(exp * 1000) };
 		},
 		async verify(token) {
+			const known = verified.get(token);
+			if (known) {
+				if (Date.now() / 1000 < known.exp + settings.clockToleranceSeconds) return known;
+				verified.delete(token);
+				throw new Unauthenticated("token_expired", "token has expired");
+			}
 			const { payload } = await verifyJwt(token, verifyKey, {
 				algorithms: [alg],
 				issuer: settings.issuer,
@@ -83,6 +97,8 @@ export function createTokenIssuer(settings: TokenSettings): TokenIssuer {
 				!isUuid(payload.sub)
 			)
 				throw new Unauthenticated("token_invalid", "token is invalid");
+			if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+			verified.set(token, payload as AccessClaims);
 			return payload as AccessClaims;
 		},
 		async publicJwks() {

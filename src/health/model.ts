@@ -22,6 +22,14 @@ export const ReconcilerStatus = t.Object({
 	repairedLastDay: t.Record(t.String(), t.Integer(), { description: "repairs over the last 24 hours" }),
 });
 
+export const AuthCacheStatus = t.Object({
+	state: t.Union([t.Literal("off"), t.Literal("connecting"), t.Literal("live"), t.Literal("degraded")], {
+		description:
+			"live: bearer checks are served from memory; connecting/degraded: its listener is not in place, every check reads the database",
+	}),
+	entries: t.Integer({ description: "sessions and identities held in memory" }),
+});
+
 export const HealthReport = t.Object({
 	status: t.Union([t.Literal("ok"), t.Literal("degraded")]),
 	version: t.String(),
@@ -31,9 +39,11 @@ export const HealthReport = t.Object({
 	redis: DependencyStatus,
 	bridge: t.Optional(BridgeStatus),
 	reconciler: t.Optional(ReconcilerStatus),
+	authCache: t.Optional(AuthCacheStatus),
 });
 
 export type DependencyStatus = typeof DependencyStatus.static;
 export type BridgeStatus = typeof BridgeStatus.static;
 export type ReconcilerStatus = typeof ReconcilerStatus.static;
+export type AuthCacheStatus = typeof AuthCacheStatus.static;
 export type HealthReport = typeof HealthReport.static;

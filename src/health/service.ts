@@ -1,5 +1,11 @@
 /** Probes each dependency concurrently, each bounded by a timeout. */
-import type { BridgeStatus, DependencyStatus, HealthReport, ReconcilerStatus } from "./model.ts";
+import type {
+	AuthCacheStatus,
+	BridgeStatus,
+	DependencyStatus,
+	HealthReport,
+	ReconcilerStatus,
+} from "./model.ts";
 
 export type Probe = () => Promise<unknown>;
 
@@ -11,6 +17,8 @@ export interface HealthProbes {
 	bridge?: () => Promise<BridgeStatus>;
 	/** The reconciler's last run and what it repaired (informational: never degrades). */
 	reconciler?: () => Promise<ReconcilerStatus>;
+	/** This process's live-session cache (informational: a degraded cache is slower, not wrong). */
+	authCache?: () => AuthCacheStatus;
 }
 
 /** The bridge is "degraded" when its oldest undelivered change is older than this. */
@@ -58,6 +66,7 @@ export async function checkHealth(
 		redis,
 		...(bridge ? { bridge } : {}),
 		...(reconciler ? { reconciler } : {}),
+		...(probes.authCache ? { authCache: probes.authCache() } : {}),
 	};
 }
 

@@ -5,5 +5,5 @@ import { createUserService } from "./service.ts";
 
 export const usersFeature = defineFeature({
 	name: "users",
-	routes: ({ auth, sql }) => userRoutes({ auth, users: createUserService({ sql }) }),
+	routes: ({ auth, sql }) => userRoutes({ auth, users: createUserService({ sql, settle: auth.settle }) }),
 });

@@ -13,8 +13,12 @@ export interface ProfileChange {
 	currentPassword?: string;
 }
 
-export function createUserService(deps: { sql: Sql }) {
-	const { sql } = deps;
+export function createUserService(deps: {
+	sql: Sql;
+	/** After a committed change: every API process's session cache has applied it. */
+	settle: () => Promise<void>;
+}) {
+	const { sql, settle } = deps;
 	return {
 		async update(user: UserRow, change: ProfileChange): Promise<UserRow> {
 			const fields: Record<string, string> = {};
@@ -34,7 +38,9 @@ export function createUserService(deps: { sql: Sql }) {
 				fields.email = change.email.trim();
 			}
 			if (Object.keys(fields).length === 0) return user;
-			return updateUser(sql, user.id, fields);
+			const updated = await updateUser(sql, user.id, fields);
+			await settle();
+			return updated;
 		},
 
 		/** Deletes the account; sessions, tokens and everything it owns go with it (foreign keys). */
@@ -43,6 +49,7 @@ export function createUserService(deps: { sql: Sql }) {
 				await lockEventsOfUser(tx, user.id);
 				await tx`delete from users where id = ${user.id}`;
 			});
+			await settle(); // its sessions are refused by every process before we answer
 		},
 
 		async list(options: { limit: number; offset: number }): Promise<{ items: UserRow[]; total: number }> {

@@ -56,6 +56,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 	const context = createApiContext({
 		config,
 		sql: db.sql,
+		databaseUrl: db.url,
 		redis,
 		temporal: temporal.client,
 		log,
@@ -78,7 +79,12 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 		version: "test",
 		corsOrigins: ["*"],
 		bodyLimitBytes: 65_536,
-		probes: { database: () => pingDatabase(db.sql), temporal: async () => {}, redis: () => pingRedis(redis) },
+		probes: {
+			database: () => pingDatabase(db.sql),
+			temporal: async () => {},
+			redis: () => pingRedis(redis),
+			authCache: () => ({ state: context.sessionCache.state(), entries: context.sessionCache.size() }),
+		},
 		features: { context, list: features },
 	});
 	return {

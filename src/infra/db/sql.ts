@@ -13,6 +13,34 @@ export function createSql(url: string, options: { max?: number; applicationName?
 	});
 }
 
+/**
+ * One connection that stays open (never idle-closed) for LISTEN: postgres.js
+ * reconnects it on its next query; `onclose` says notifications may have
+ * been lost meanwhile.
+ */
+export function createListenerConnection(
+	url: string,
+	options: {
+		applicationName: string;
+		onnotify: (channel: string, payload: string) => void;
+		onclose: () => void;
+	},
+): Sql {
+	// `onnotify` is a postgres.js option its type declarations leave out.
+	const settings: Record<string, unknown> = {
+		max: 1,
+		idle_timeout: 0,
+		max_lifetime: 0,
+		connect_timeout: 10,
+		fetch_types: false,
+		onnotice: () => {},
+		connection: { application_name: options.applicationName },
+		onnotify: options.onnotify,
+		onclose: options.onclose,
+	};
+	return postgres(url, settings as postgres.Options<Record<string, postgres.PostgresType>>);
+}
+
 /** Round-trip latency in ms; throws when the database is unreachable. */
 export async function pingDatabase(sql: Sql): Promise<number> {
 	const t0 = performance.now();
