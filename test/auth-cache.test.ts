@@ -12,7 +12,7 @@ import {
 	createSessionCache,
 	type SessionCache,
 } from "../src/auth/session-cache.ts";
-import { createListenerConnection } from "../src/infra/db/sql.ts";
+import { createSessionConnection } from "../src/infra/db/sql.ts";
 import { createLogger } from "../src/infra/log.ts";
 import type { UserRow } from "../src/users/repository.ts";
 import { freshDatabase, type TestDatabase } from "./support/db.ts";
@@ -33,7 +33,6 @@ afterAll(async () => {
 async function cache(overrides: Partial<typeof settings> = {}): Promise<SessionCache> {
 	const c = createSessionCache({
 		sql: db.sql,
-		databaseUrl: db.url,
 		log: createLogger("error"),
 		settings: { ...settings, ...overrides },
 	});
@@ -116,7 +115,7 @@ describe("session cache", () => {
 		const c = await cache();
 		// A listener registered under the cache's name that acknowledges only when told to.
 		const barriers: string[] = [];
-		const silent = createListenerConnection(db.url, {
+		const silent = createSessionConnection(db.sql, {
 			applicationName: AUTH_LISTENER_NAME,
 			onnotify: (channel, payload) => {
 				if (channel === AUTH_CHANNEL && payload.startsWith("b:")) barriers.push(payload.slice(2));
@@ -148,7 +147,6 @@ describe("session cache", () => {
 	test("turned off, every check loads", async () => {
 		const c = createSessionCache({
 			sql: db.sql,
-			databaseUrl: db.url,
 			log: createLogger("error"),
 			settings: { ...settings, maxEntries: 0 },
 		});

@@ -117,7 +117,6 @@ export async function runRoles(
 			const context = createApiContext({
 				config,
 				sql,
-				databaseUrl: infra.databaseUrl,
 				redis,
 				temporal: temporal.client,
 				log,

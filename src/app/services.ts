@@ -77,8 +77,6 @@ export interface ApiRuntime extends ApiContext {
 export function createApiContext(deps: {
 	config: HeraldConfig;
 	sql: Sql;
-	/** For the session cache's own LISTEN connection. */
-	databaseUrl: string;
 	redis: UpstashRedis;
 	temporal: Client;
 	log: Logger;
@@ -126,7 +124,6 @@ export function createApiContext(deps: {
 	);
 	const sessionCache = createSessionCache({
 		sql,
-		databaseUrl: deps.databaseUrl,
 		log,
 		settings: {
 			maxEntries: a.cacheMaxEntries,

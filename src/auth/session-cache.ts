@@ -20,7 +20,7 @@
  *   the database). Reconnecting empties it again, because notifications sent
  *   while nobody listened are lost.
  */
-import { createListenerConnection, type Sql } from "../infra/db/sql.ts";
+import { createSessionConnection, type Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import type { UserRow } from "../users/repository.ts";
 
@@ -64,9 +64,8 @@ interface Entry {
 }
 
 export function createSessionCache(deps: {
+	/** The pool; the cache's own LISTEN connection goes to the same database. */
 	sql: Sql;
-	/** Connection string for the dedicated LISTEN connection. */
-	databaseUrl: string;
 	log: Logger;
 	settings: SessionCacheSettings;
 }): SessionCache {
@@ -136,7 +135,7 @@ export function createSessionCache(deps: {
 	};
 
 	/** One connection, never idle-closed: LISTEN lives on it; its close means notifications may be lost. */
-	const listener = createListenerConnection(deps.databaseUrl, {
+	const listener = createSessionConnection(sql, {
 		applicationName: AUTH_LISTENER_NAME,
 		onnotify: (channel, payload) => {
 			if (channel === AUTH_CHANNEL) onNotify(payload);

@@ -5,13 +5,24 @@
  * every (re)connect of its LISTEN connection, on every wake-up NOTIFY, and on
  * a slow timer as a safety net, so no change is lost. Any number of bridges
  * can run: entities are claimed with advisory locks (see outbox.ts).
+ *
+ * Batches overlap and hold no transaction open: a dispatcher claims entities
+ * (one claim at a time) with session-level advisory locks on the bridge's own
+ * lock connection, and each claimed batch delivers, marks (autocommit) and
+ * releases its entities while the dispatcher already claims the next one, up
+ * to `concurrency` batches in flight. Entities in flight here are not claimed
+ * again until their marks committed and their locks were released, so each
+ * entity has at most one signal in flight and its changes go out in order.
+ * If the lock connection fails, its locks are gone with it (or given up with
+ * `pg_advisory_unlock_all`); batches still in flight then finish unlocked:
+ * another bridge may send the same changes again, which actors skip.
  */
 import type { Client } from "@temporalio/client";
 import * as workflows from "../../workflows/index.ts";
 import type { ActorDefinition } from "../../workflows/kit/actor.ts";
 import type { Change } from "../../workflows/kit/change.ts";
 import { features } from "../features.ts";
-import type { Queryable, Sql } from "../infra/db/sql.ts";
+import { createSessionConnection, type Queryable, type Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { outageLog } from "../infra/outage.ts";
 import {
@@ -23,6 +34,7 @@ import {
 	pendingChanges,
 	type Route,
 	type Routes,
+	releaseEntities,
 	routeKey,
 } from "./outbox.ts";
 
@@ -37,6 +49,8 @@ export interface BridgeOptions {
 	actors?: readonly ActorDefinition[];
 	/** Entities claimed per batch (delivered concurrently, each in order). */
 	entitiesPerBatch?: number;
+	/** Batches in flight at once, over disjoint entities (default 8). */
+	concurrency?: number;
 	rowsPerBatch?: number;
 	pollIntervalMs?: number;
 	/**
@@ -59,6 +73,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	const log = options.log.child({ role: "bridge" });
 	const { sql } = options;
 	const entities = options.entitiesPerBatch ?? 64;
+	const concurrency = options.concurrency ?? 8;
 	const rowsPerBatch = options.rowsPerBatch ?? 1000;
 	const batchTimeoutMs = options.batchTimeoutMs ?? 5000;
 	const pollIntervalMs = options.pollIntervalMs ?? 5000;
@@ -101,8 +116,12 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	};
 	let delivered = 0;
 	let stopped = false;
-	let running: Promise<number> | undefined;
-	let again = false;
+	/** Entities in a batch of this bridge that has not committed yet. */
+	const inFlight = new Set<string>();
+	const batches = new Set<Promise<unknown>>();
+	let dispatching: Promise<void> | undefined;
+	let wanted = false;
+	let idle: Array<() => void> = [];
 
 	/**
 	 * One signal per entity and route, carrying its pending changes in order:
@@ -133,17 +152,32 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	};
 
 	/**
-	 * One transaction: claim entities, deliver their changes in order, mark
-	 * what was delivered. Returns how many were delivered and the first
-	 * failure, if any (the failed entity's changes stay pending, in order).
+	 * The session whose advisory locks are this bridge's claims: a connection
+	 * of its own (postgres.js reconnects it; a closed session's locks are gone
+	 * with it). Releasing always goes to the current session: unlocking what
+	 * it does not hold is a no-op, and no two batches hold the same entity.
 	 */
-	const batch = () =>
-		sql.begin(async (tx) => {
-			const keys = await claimEntities(tx, entities, resting());
+	const locks = createSessionConnection(sql, {});
+
+	/**
+	 * One batch: claim entities (reported through `claimed` as soon as the
+	 * claim returns, so the dispatcher can claim the next batch), read their
+	 * changes, deliver each entity's changes in order, mark what was delivered,
+	 * release the entities. The failed entities' changes stay pending, in order.
+	 */
+	const batch = async (claimed: (keys: string[]) => void) => {
+		let keys: string[] = [];
+		try {
+			keys = await claimEntities(locks, entities, [...inFlight, ...resting()]);
+			for (const key of keys) inFlight.add(key);
+			claimed(keys);
 			if (keys.length === 0) return { n: 0, failure: undefined };
-			const rows = await pendingChanges(tx, keys, rowsPerBatch);
-			// Routes read after the changes: a route committed before a change is then always seen with it.
-			await reloadRoutes(tx);
+			const [rows] = await Promise.all([
+				pendingChanges(locks, keys, rowsPerBatch),
+				// Routes read after the changes (one connection runs them in order): a route
+				// committed before a change is then always seen with it.
+				reloadRoutes(locks),
+			]);
 			const byEntity = Map.groupBy(rows, (r) => r.entity_key);
 			const deadline = Date.now() + batchTimeoutMs;
 			const done: string[] = [];
@@ -172,73 +206,115 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 					}
 				}),
 			);
-			await markDelivered(tx, done);
+			// One connection, in order: the marks commit before the entities are released.
+			await Promise.all([markDelivered(locks, done), releaseEntities(locks, keys)]);
+			delivered += done.length;
 			return { n: done.length, failure: failures[0] };
-		});
+		} catch (error) {
+			// Whether the session still holds this batch's locks is unknown now: give them all up
+			// (batches still in flight finish unlocked; another bridge may resend, actors skip it).
+			if (keys.length > 0) await locks`select pg_advisory_unlock_all()`.catch(() => {});
+			throw error;
+		}
+	};
 
-	/**
-	 * Batches until nothing more can be delivered now. A failing entity rests
-	 * (its own backoff) while the others go on; the drain fails, for the
-	 * outage log and a retry soon, only when a batch delivered nothing.
-	 */
-	const drainOnce = async (): Promise<number> => {
-		let total = 0;
-		do {
-			again = false;
-			for (;;) {
-				if (stopped) return total;
-				const { n, failure } = await batch();
-				total += n;
-				delivered += n;
+	/** Starts one batch; resolves with how many entities it claimed (-1: the claim failed). */
+	const startBatch = (): Promise<number> => {
+		let keys: string[] = [];
+		let reportClaim!: (n: number) => void;
+		const claim = new Promise<number>((resolve) => {
+			reportClaim = resolve;
+		});
+		const running = batch((claimed) => {
+			keys = claimed;
+			reportClaim(claimed.length);
+		})
+			.then(({ n, failure }) => {
+				// The drain fails, for the outage log and a retry soon, only when a batch delivered nothing.
 				if (failure !== undefined && n === 0) throw failure;
-				if (n === 0) break;
-			}
-		} while (again);
-		if (backoff.size > 0) retryLater(); // the resting entities get their turn without a NOTIFY
-		return total;
+				if (n > 0) {
+					outage.ok();
+					retryDelayMs = 0;
+				}
+				if (backoff.size > 0) retryLater(); // resting entities get their turn without a NOTIFY
+				return n;
+			})
+			.catch((error: unknown) => {
+				// Temporal or Postgres unreachable: locks are released (the transaction ended).
+				reportClaim(-1);
+				outage.failed(error);
+				if (!stopped) retryLater();
+				return 0;
+			})
+			.finally(() => {
+				for (const key of keys) inFlight.delete(key);
+				batches.delete(running);
+			});
+		batches.add(running);
+		// A batch that delivered frees its entities: changes committed meanwhile may be waiting on them.
+		void running.then((n) => {
+			if (n > 0) wake();
+			else settleIfIdle();
+		});
+		return claim;
+	};
+
+	/** Claims batches one after another while there is work and room; one dispatcher at a time. */
+	const dispatch = async () => {
+		while (!stopped) {
+			wanted = false;
+			if (batches.size >= concurrency) return; // a finishing batch wakes us
+			const claimed = await startBatch();
+			if (claimed < entities && !wanted) return; // nothing more to claim now
+		}
+	};
+
+	/** A NOTIFY, a poll, a reconnect or a finished batch: claim what is pending. */
+	const wake = () => {
+		if (dispatching) {
+			wanted = true;
+			return;
+		}
+		dispatching = dispatch().finally(() => {
+			dispatching = undefined;
+			if (wanted && !stopped) wake();
+			else settleIfIdle();
+		});
+	};
+
+	const settleIfIdle = () => {
+		if (dispatching || batches.size > 0) return;
+		const waiting = idle;
+		idle = [];
+		for (const resolve of waiting) resolve();
 	};
 
 	/** After a failure: try again soon (doubling up to the poll interval), not only on the next NOTIFY. */
 	const retryLater = () => {
+		if (retryTimer) return;
 		retryDelayMs = Math.min(pollIntervalMs, Math.max(250, retryDelayMs * 2));
-		clearTimeout(retryTimer);
-		retryTimer = setTimeout(() => void drain(), retryDelayMs);
+		retryTimer = setTimeout(() => {
+			retryTimer = undefined;
+			wake();
+		}, retryDelayMs);
 	};
 
-	const drain = (): Promise<number> => {
-		if (running) {
-			again = true;
-			return running;
-		}
-		running = drainOnce()
-			.then(
-				(n) => {
-					outage.ok();
-					retryDelayMs = 0;
-					return n;
-				},
-				(error) => {
-					// Temporal or Postgres unreachable: locks are released (the transaction ended).
-					outage.failed(error);
-					if (!stopped) retryLater();
-					return 0;
-				},
-			)
-			.finally(() => {
-				running = undefined;
-			});
-		return running;
+	/** Until nothing more can be delivered now (tests, shutdown): how many were delivered meanwhile. */
+	const drain = async (): Promise<number> => {
+		const before = delivered;
+		wake();
+		await new Promise<void>((resolve) => {
+			idle.push(resolve);
+			settleIfIdle();
+		});
+		return delivered - before;
 	};
 
-	const listener = await sql.listen(
-		OUTBOX_CHANNEL,
-		() => void drain(),
-		() => {
-			log.info("bridge listening", { channel: OUTBOX_CHANNEL });
-			void drain(); // on start and after every reconnect
-		},
-	);
-	const timer = setInterval(() => void drain(), pollIntervalMs);
+	const listener = await sql.listen(OUTBOX_CHANNEL, wake, () => {
+		log.info("bridge listening", { channel: OUTBOX_CHANNEL });
+		wake(); // on start and after every reconnect
+	});
+	const timer = setInterval(wake, pollIntervalMs);
 
 	return {
 		drain,
@@ -249,8 +325,10 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			stopped = true;
 			clearInterval(timer);
 			clearTimeout(retryTimer);
-			await running;
+			await dispatching;
+			await Promise.all([...batches]);
 			await listener.unlisten();
+			await locks.end({ timeout: 1 }).catch(() => {}); // ends the session: its locks go with it
 		},
 	};
 }

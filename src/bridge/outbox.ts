@@ -68,36 +68,51 @@ export function invalidRoutes(
 
 /**
  * Claims up to `entities` entities with pending changes, oldest first, each
- * with a transaction-scoped advisory lock: a bridge holding an entity is the
- * only one delivering its changes, so per-entity order holds with any number
- * of bridges. Entities locked elsewhere are skipped, not waited for.
+ * with a session-level advisory lock of the connection it runs on (the
+ * bridge's lock session: the lock outlives the statement and is released
+ * with `releaseEntities` after the marks committed, or by Postgres when that
+ * session ends). A bridge holding an entity is the only one delivering its
+ * changes, so per-entity order holds with any number of bridges; entities
+ * locked elsewhere are skipped, not waited for. Each call must leave out
+ * (`except`) the entities this session already holds: session locks are
+ * re-entrant.
  */
 export async function claimEntities(
-	tx: Queryable,
+	conn: Queryable,
 	entities: number,
-	/** Entities resting after a failed delivery: not claimed now. */
-	except: string[] = [],
+	/** Entities resting after a failed delivery, or in flight in this bridge: not claimed now. */
+	except: string[],
 ): Promise<string[]> {
-	const rows = await tx<{ entity_key: string }[]>`
-		select entity_key from (
-			select entity_key, min(id) as first from outbox
+	// The candidates are collected first (array()), then every one is tried: exactly the
+	// entities returned are held, none is locked and left out (a LIMIT over a locking filter
+	// gives no such guarantee).
+	const rows = await conn<{ entity_key: string }[]>`
+		select k as entity_key from unnest(array(
+			select entity_key from outbox
 			where delivered_at is null and entity_key <> all(${except}::text[])
-			group by entity_key order by first limit ${entities * 4}
-		) pending
-		where pg_try_advisory_xact_lock(hashtextextended('herald-outbox:' || entity_key, 0))
-		limit ${entities}`;
+			group by entity_key order by min(id) limit ${entities}
+		)) with ordinality as c(k, n)
+		where pg_try_advisory_lock(hashtextextended('herald-outbox:' || k, 0))
+		order by n`;
 	return rows.map((r) => r.entity_key);
 }
 
 /** The claimed entities' pending changes in order (a new snapshot, taken after the locks). */
 export async function pendingChanges(
-	tx: Queryable,
+	conn: Queryable,
 	entityKeys: string[],
 	limit: number,
 ): Promise<OutboxRow[]> {
-	return tx<OutboxRow[]>`
+	return conn<OutboxRow[]>`
 		select id, table_name, operation, entity_key, row_id, created_at from outbox
 		where delivered_at is null and entity_key = any(${entityKeys}) order by id limit ${limit}`;
+}
+
+/** Releases the claim of `entityKeys` (run on the connection that claimed them, after their marks committed). */
+export async function releaseEntities(conn: Queryable, entityKeys: string[]): Promise<void> {
+	if (entityKeys.length === 0) return;
+	await conn`
+		select pg_advisory_unlock(hashtextextended('herald-outbox:' || k, 0)) from unnest(${entityKeys}::text[]) k`;
 }
 
 export async function markDelivered(tx: Queryable, ids: string[]): Promise<void> {

@@ -56,7 +56,6 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 	const context = createApiContext({
 		config,
 		sql: db.sql,
-		databaseUrl: db.url,
 		redis,
 		temporal: temporal.client,
 		log,

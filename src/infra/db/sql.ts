@@ -14,31 +14,37 @@ export function createSql(url: string, options: { max?: number; applicationName?
 }
 
 /**
- * One connection that stays open (never idle-closed) for LISTEN: postgres.js
- * reconnects it on its next query; `onclose` says notifications may have
- * been lost meanwhile.
+ * One connection of its own, on the same server and credentials as `sql`,
+ * that stays open (never idle-closed): for LISTEN, or for session-level
+ * advisory locks. postgres.js reconnects it on its next query; `onclose`
+ * says the session ended, and with it its LISTENs and its locks.
  */
-export function createListenerConnection(
-	url: string,
+export function createSessionConnection(
+	sql: Sql,
 	options: {
-		applicationName: string;
-		onnotify: (channel: string, payload: string) => void;
-		onclose: () => void;
+		/** Default: the pool's own application name. */
+		applicationName?: string;
+		onclose?: () => void;
+		onnotify?: (channel: string, payload: string) => void;
 	},
 ): Sql {
-	// `onnotify` is a postgres.js option its type declarations leave out.
+	// `onnotify` is a postgres.js option its type declarations leave out; `sql.options`
+	// is the parsed form postgres.js itself reuses for its own LISTEN connection.
 	const settings: Record<string, unknown> = {
+		...sql.options,
 		max: 1,
 		idle_timeout: 0,
 		max_lifetime: 0,
-		connect_timeout: 10,
 		fetch_types: false,
 		onnotice: () => {},
-		connection: { application_name: options.applicationName },
+		connection: {
+			...sql.options.connection,
+			...(options.applicationName ? { application_name: options.applicationName } : {}),
+		},
 		onnotify: options.onnotify,
 		onclose: options.onclose,
 	};
-	return postgres(url, settings as postgres.Options<Record<string, postgres.PostgresType>>);
+	return postgres(settings as postgres.Options<Record<string, postgres.PostgresType>>);
 }
 
 /** Round-trip latency in ms; throws when the database is unreachable. */
