@@ -51,6 +51,8 @@ const backlog = knob("BENCH_BACKLOG", 10_000);
 const entities = knob("BENCH_EVENTS", 200);
 const placements = (process.env.BENCH_WORKERS ?? "inline,process").split(",") as Array<"inline" | "process">;
 const log = createLogger("warn");
+/** One task queue for every phase: the actors started in the first keep it. */
+const TASK_QUEUE = `bench-bridge-${process.pid}`;
 
 const config = loadConfig({
 	...process.env,
@@ -142,7 +144,7 @@ interface Run {
 }
 
 async function measurePlacement(placement: "inline" | "process", ids: string[]): Promise<Run[]> {
-	const taskQueue = `bench-bridge-${placement}-${process.pid}`;
+	const taskQueue = TASK_QUEUE;
 	let inline: Awaited<ReturnType<typeof startWorker>> | undefined;
 	let child: Child | undefined;
 	if (placement === "inline")
@@ -245,7 +247,7 @@ const line = (r: Run) =>
 	`${r.bridge.p50 - r.floor.p50 <= 10 && r.bridge.p99 - r.floor.p99 <= 25 ? "MET" : "NOT MET"}`;
 
 async function drainRate(ids: string[]): Promise<string> {
-	const taskQueue = `bench-bridge-drain-${process.pid}`;
+	const taskQueue = TASK_QUEUE;
 	const worker = await startWorker({
 		address: infra.temporalAddress,
 		namespace: "default",

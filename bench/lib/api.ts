@@ -33,7 +33,15 @@ export interface ApiUnderTest {
 	removeDataDir(): void;
 }
 
-export async function startApiOnEmbedded(name: string): Promise<ApiUnderTest> {
+export async function startApiOnEmbedded(
+	name: string,
+	options: {
+		/** Other roles to run beside the api, each in its own process (as production does). */
+		with?: Array<"worker" | "bridge">;
+		/** Extra environment for every role. */
+		env?: Record<string, string>;
+	} = {},
+): Promise<ApiUnderTest> {
 	const dataDir = mkdtempSync(join(tmpdir(), `herald-bench-${name}-`));
 	chmodSync(dataDir, 0o755); // embedded Postgres runs as the postgres user when we are root
 	const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
@@ -41,8 +49,9 @@ export async function startApiOnEmbedded(name: string): Promise<ApiUnderTest> {
 	const env = embeddedEnv(dataDir);
 	let infra: Infra | undefined;
 	let api: Child | undefined;
+	const others: Child[] = [];
 	const stop = async (graceMs = 20_000) => {
-		if (api) await stopChild(api, graceMs);
+		await Promise.all([...(api ? [api] : []), ...others].map((c) => stopChild(c, graceMs)));
 		await infra?.stop();
 	};
 	try {
@@ -64,6 +73,7 @@ export async function startApiOnEmbedded(name: string): Promise<ApiUnderTest> {
 			// Production mode (like a deployed api) wants a signing key; a throwaway one will do.
 			AUTH_JWT_SECRET:
 				env.AUTH_JWT_SECRET ?? Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url"),
+			...options.env,
 		};
 		await migrateDatabase(serviceEnv);
 		const port = freePort();
@@ -75,6 +85,11 @@ export async function startApiOnEmbedded(name: string): Promise<ApiUnderTest> {
 			LOG_LEVEL: "info",
 		});
 		const base = `http://127.0.0.1:${port}`;
+		for (const role of options.with ?? []) {
+			const child = spawnChild([BUN, "src/main.ts", role], { ...serviceEnv, LOG_LEVEL: "info" });
+			others.push(child);
+			await child.waitForLine(/"msg":"ready"/, 60_000);
+		}
 		await waitForHttp(`${base}/api/v1/health`, { timeoutMs: 60_000, child: api });
 		return {
 			base,

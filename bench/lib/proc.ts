@@ -206,7 +206,7 @@ export function cpuSeconds(pid: number): number {
 
 /** PIDs whose command line contains `needle` (pgrep -f), excluding this process. */
 export function pgrep(needle: string): number[] {
-	const out = Bun.spawnSync(["pgrep", "-f", needle], { stdout: "pipe", stderr: "ignore" });
+	const out = Bun.spawnSync(["pgrep", "-f", "--", needle], { stdout: "pipe", stderr: "ignore" });
 	return out.stdout
 		.toString()
 		.split("\n")

@@ -51,6 +51,8 @@ export interface BridgeOptions {
 	entitiesPerBatch?: number;
 	/** Batches in flight at once, over disjoint entities (default 8). */
 	concurrency?: number;
+	/** `signalWithStart` calls in flight at once, over all batches (default 64). */
+	maxSignals?: number;
 	rowsPerBatch?: number;
 	pollIntervalMs?: number;
 	/**
@@ -74,6 +76,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	const { sql } = options;
 	const entities = options.entitiesPerBatch ?? 64;
 	const concurrency = options.concurrency ?? 8;
+	const signals = semaphore(options.maxSignals ?? 64);
 	const rowsPerBatch = options.rowsPerBatch ?? 1000;
 	const batchTimeoutMs = options.batchTimeoutMs ?? 5000;
 	const pollIntervalMs = options.pollIntervalMs ?? 5000;
@@ -130,25 +133,28 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	 */
 	const deliver = async (route: Route, changes: OutboxRow[], deadline: number) => {
 		const first = changes[0]!;
+		await signals.acquire();
 		// The deadline stops the client's own retries of an unavailable Temporal.
-		await options.temporal.withDeadline(deadline, () =>
-			options.temporal.workflow.signalWithStart(route.workflowType, {
-				workflowId: `${route.workflowIdPrefix}${first.entity_key}`,
-				taskQueue: options.taskQueue,
-				args: [{ entityKey: first.entity_key }],
-				signal: route.signalName,
-				signalArgs: [
-					changes.map(
-						(c): Change => ({
-							outboxId: Number(c.id),
-							table: c.table_name,
-							operation: c.operation,
-							rowId: c.row_id,
-						}),
-					),
-				],
-			}),
-		);
+		await options.temporal
+			.withDeadline(deadline, () =>
+				options.temporal.workflow.signalWithStart(route.workflowType, {
+					workflowId: `${route.workflowIdPrefix}${first.entity_key}`,
+					taskQueue: options.taskQueue,
+					args: [{ entityKey: first.entity_key }],
+					signal: route.signalName,
+					signalArgs: [
+						changes.map(
+							(c): Change => ({
+								outboxId: Number(c.id),
+								table: c.table_name,
+								operation: c.operation,
+								rowId: c.row_id,
+							}),
+						),
+					],
+				}),
+			)
+			.finally(signals.release);
 	};
 
 	/**
@@ -329,6 +335,26 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			await Promise.all([...batches]);
 			await listener.unlisten();
 			await locks.end({ timeout: 1 }).catch(() => {}); // ends the session: its locks go with it
+		},
+	};
+}
+
+/** At most `n` holders at once; the others wait in order. */
+function semaphore(n: number) {
+	let free = n;
+	const waiting: Array<() => void> = [];
+	return {
+		acquire(): Promise<void> {
+			if (free > 0) {
+				free--;
+				return Promise.resolve();
+			}
+			return new Promise<void>((resolve) => waiting.push(resolve));
+		},
+		release(): void {
+			const next = waiting.shift();
+			if (next) next();
+			else free++;
 		},
 	};
 }
