@@ -112,17 +112,17 @@ create table idempotency_keys (
 create index idempotency_keys_expiry on idempotency_keys (expires_at);
 
 -- What a transaction adds to its contact's balance (the sign convention above).
-create function debt_delta(kind text, amount_minor bigint) returns bigint
+create function debt_delta(tx_kind text, tx_amount bigint) returns bigint
   language sql immutable strict as $$
-  select case when kind in ('lent', 'payment_out') then amount_minor else -amount_minor end
+  select case when tx_kind in ('lent', 'payment_out') then tx_amount else -tx_amount end
 $$;
 
 -- Debts: what live payments allocated to it; payments: what it allocated to live debts.
-create function transaction_allocated(tx_id uuid, kind text) returns bigint
+create function transaction_allocated(tx_id uuid, tx_kind text) returns bigint
   language sql stable strict as $$
   select coalesce(sum(a.amount_minor), 0)::bigint
   from allocations a join transactions o
-    on o.id = case when kind in ('lent', 'borrowed') then a.payment_id else a.debt_id end
+    on o.id = case when tx_kind in ('lent', 'borrowed') then a.payment_id else a.debt_id end
    and o.deleted_at is null
-  where case when kind in ('lent', 'borrowed') then a.debt_id else a.payment_id end = tx_id
+  where case when tx_kind in ('lent', 'borrowed') then a.debt_id else a.payment_id end = tx_id
 $$;
