@@ -76,14 +76,12 @@ describe("concurrency", () => {
 		);
 		const ops = [
 			...Array.from({ length: 20 }, (_, i) => create(c.id, 1_000 + i)),
-			...seed
-				.slice(0, 5)
-				.map((t) =>
-					app.request("PATCH", `/api/v1/transactions/${t.id}`, {
-						token: a.accessToken,
-						body: { amountMinor: 1 },
-					}),
-				),
+			...seed.slice(0, 5).map((t) =>
+				app.request("PATCH", `/api/v1/transactions/${t.id}`, {
+					token: a.accessToken,
+					body: { amountMinor: 1 },
+				}),
+			),
 			...seed
 				.slice(5, 8)
 				.map((t) => app.request("DELETE", `/api/v1/transactions/${t.id}`, { token: a.accessToken })),
