@@ -114,7 +114,11 @@ export interface OwnerBalanceRow extends BalanceRow {
 	contact_name: string;
 }
 
-/** Every (contact, currency) of the owner's live contacts, by contact name. */
+/**
+ * Every (contact, currency) of the owner's live contacts, by contact name.
+ * Driven by the contacts index (owner, name) with one balance lookup per
+ * contact; the page comes back as one JSON value (one row to parse, not hundreds).
+ */
 export async function ownerBalances(
 	sql: Sql,
 	ownerId: string,
@@ -122,19 +126,22 @@ export async function ownerBalances(
 	page: { limit: number; offset: number },
 ): Promise<{ rows: OwnerBalanceRow[]; total: number }> {
 	const source = asOf
-		? sql`select contact_id, currency, sum(delta_minor)::bigint as balance_minor from ledger_entries
-			where owner_id = ${ownerId} and ${asOfFilter(sql, asOf)} group by contact_id, currency`
-		: sql`select contact_id, currency, balance_minor from balances where owner_id = ${ownerId}`;
-	const rows = await sql<(OwnerBalanceRow & { total: number })[]>`
-		select b.contact_id, b.currency, b.balance_minor::text as balance_minor, c.name as contact_name,
-		       count(*) over ()::int as total
-		from (${source}) b join contacts c on c.id = b.contact_id and c.deleted_at is null
-		order by lower(c.name), c.id, b.currency
-		limit ${page.limit} offset ${page.offset}`;
-	if (rows.length > 0 || page.offset === 0) return { rows: [...rows], total: rows[0]?.total ?? 0 };
-	const [count] = await sql<{ n: number }[]>`
-		select count(*)::int as n from (${source}) b join contacts c on c.id = b.contact_id and c.deleted_at is null`;
-	return { rows: [], total: count!.n };
+		? sql`(select contact_id, currency, sum(delta_minor)::bigint as balance_minor from ledger_entries
+			where owner_id = ${ownerId} and ${asOfFilter(sql, asOf)} group by contact_id, currency)`
+		: sql`balances`;
+	const [result] = await sql<{ rows: OwnerBalanceRow[] | null; total: number }[]>`
+		select json_agg(json_build_object('contact_id', p.contact_id, 'contact_name', p.contact_name,
+		         'currency', p.currency, 'balance_minor', p.balance_minor::text)
+		         order by p.sort_name, p.contact_id, p.currency) as rows,
+		       (select count(*)::int from contacts c join ${source} b on b.contact_id = c.id
+		        where c.owner_id = ${ownerId} and c.deleted_at is null) as total
+		from (
+			select c.id as contact_id, c.name as contact_name, lower(c.name) as sort_name, b.currency, b.balance_minor
+			from contacts c join ${source} b on b.contact_id = c.id
+			where c.owner_id = ${ownerId} and c.deleted_at is null
+			order by lower(c.name), c.id, b.currency limit ${page.limit} offset ${page.offset}
+		) p`;
+	return { rows: result!.rows ?? [], total: result!.total };
 }
 
 export interface Drift {
