@@ -231,6 +231,14 @@ describe("transactions and the ledger", () => {
 			["EUR", 6_800, "68.00"],
 			["USD", -700, "-7.00"],
 		]);
+		// Paging: the total stays right on a full page and past the end.
+		const total = list.body.total;
+		expect(total).toBe(list.body.items.length);
+		const one = await app.request("GET", "/api/v1/balances?limit=1&offset=1", { token: a.accessToken });
+		expect(one.body).toMatchObject({ total });
+		expect(one.body.items).toEqual([list.body.items[1]]);
+		const past = await app.request("GET", `/api/v1/balances?offset=${total + 5}`, { token: a.accessToken });
+		expect(past.body).toEqual({ asOf: null, items: [], total });
 	});
 
 	test("edit posts a reversal and a new entry; delete a reversal; restore re-posts", async () => {

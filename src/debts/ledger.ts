@@ -115,9 +115,9 @@ export interface OwnerBalanceRow extends BalanceRow {
 }
 
 /**
- * Every (contact, currency) of the owner's live contacts, by contact name.
- * Driven by the contacts index (owner, name) with one balance lookup per
- * contact; the page comes back as one JSON value (one row to parse, not hundreds).
+ * Every (contact, currency) of the owner's live contacts, by contact name:
+ * driven by the contacts index (owner, lower(name), id) with one balance
+ * lookup per contact. The total needs its own count only when the page is full.
  */
 export async function ownerBalances(
 	sql: Sql,
@@ -129,19 +129,17 @@ export async function ownerBalances(
 		? sql`(select contact_id, currency, sum(delta_minor)::bigint as balance_minor from ledger_entries
 			where owner_id = ${ownerId} and ${asOfFilter(sql, asOf)} group by contact_id, currency)`
 		: sql`balances`;
-	const [result] = await sql<{ rows: OwnerBalanceRow[] | null; total: number }[]>`
-		select json_agg(json_build_object('contact_id', p.contact_id, 'contact_name', p.contact_name,
-		         'currency', p.currency, 'balance_minor', p.balance_minor::text)
-		         order by p.sort_name, p.contact_id, p.currency) as rows,
-		       (select count(*)::int from contacts c join ${source} b on b.contact_id = c.id
-		        where c.owner_id = ${ownerId} and c.deleted_at is null) as total
-		from (
-			select c.id as contact_id, c.name as contact_name, lower(c.name) as sort_name, b.currency, b.balance_minor
-			from contacts c join ${source} b on b.contact_id = c.id
-			where c.owner_id = ${ownerId} and c.deleted_at is null
-			order by lower(c.name), c.id, b.currency limit ${page.limit} offset ${page.offset}
-		) p`;
-	return { rows: result!.rows ?? [], total: result!.total };
+	const lines = sql`
+		from contacts c join ${source} b on b.contact_id = c.id
+		where c.owner_id = ${ownerId} and c.deleted_at is null`;
+	const rows = await sql<OwnerBalanceRow[]>`
+		select c.id as contact_id, c.name as contact_name, b.currency, b.balance_minor::text as balance_minor
+		${lines}
+		order by lower(c.name), c.id, b.currency limit ${page.limit} offset ${page.offset}`;
+	if (rows.length < page.limit && (rows.length > 0 || page.offset === 0))
+		return { rows: [...rows], total: page.offset + rows.length };
+	const [count] = await sql<{ n: number }[]>`select count(*)::int as n ${lines}`;
+	return { rows: [...rows], total: count!.n };
 }
 
 export interface Drift {
