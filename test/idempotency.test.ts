@@ -8,6 +8,7 @@
  * the header documented on every authenticated POST.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { fingerprint } from "../src/http/idempotency.ts";
 import { maintenanceFeature } from "../src/maintenance/feature.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { createContact } from "./support/debts.ts";
@@ -198,6 +199,22 @@ describe("Idempotency-Key", () => {
 			headers: { "idempotency-key": "k1" },
 		});
 		expect(reg.status).toBe(201);
+	});
+
+	test("a claim left in flight by a request that died is taken over after 5 minutes", async () => {
+		const c = await createContact(app, a.accessToken);
+		const key = crypto.randomUUID();
+		await app.db.sql`
+			insert into idempotency_keys (user_id, key, fingerprint, created_at, expires_at)
+			values (${a.userId}, ${key}, ${fingerprint("POST", "http://localhost/api/v1/transactions", a.userId, tx(c.id))},
+			        now() - interval '4 minutes', now() + interval '20 hours')`;
+		expect((await send(key, tx(c.id))).status).toBe(409);
+		await app.db
+			.sql`update idempotency_keys set created_at = now() - interval '6 minutes' where key = ${key}`;
+		const taken = await send(key, tx(c.id));
+		expect(taken.status).toBe(201);
+		expect(taken.headers.get("idempotent-replayed")).toBeNull();
+		expect((await send(key, tx(c.id))).headers.get("idempotent-replayed")).toBe("true");
 	});
 
 	test("expired keys are purged by the daily cleanup", async () => {
