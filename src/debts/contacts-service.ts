@@ -23,6 +23,7 @@ import { postContactTransactions } from "./ledger.ts";
 import type { ContactListQuery, ContactView, CreateContactBody, UpdateContactBody } from "./model.ts";
 import {
 	deleteContactTransactions,
+	lastDeletion,
 	refreshDebtStatuses,
 	restoreContactTransactions,
 } from "./transactions-repository.ts";
@@ -87,7 +88,9 @@ export function createContactService(deps: { sql: Sql }) {
 			await sql.begin(async (tx) => {
 				const contact = await lockContact(tx, ownerId, id);
 				if (!contact) throw new NotFound("contact");
-				const at = new Date();
+				// Later than any earlier deletion of its transactions: the instant names exactly this group.
+				const last = await lastDeletion(tx, id);
+				const at = new Date(Math.max(Date.now(), (last?.getTime() ?? 0) + 1));
 				await deleteContactTransactions(tx, id, at);
 				await postContactTransactions(tx, id, at, "delete");
 				await setContactDeleted(tx, id, at);

@@ -104,6 +104,13 @@ export async function deleteContactTransactions(sql: Sql, contactId: string, at:
 	await sql`update transactions set deleted_at = ${at} where contact_id = ${contactId} and deleted_at is null`;
 }
 
+/** When the latest of the contact's transactions was deleted (null: none is). */
+export async function lastDeletion(sql: Sql, contactId: string): Promise<Date | null> {
+	const [row] = await sql<{ at: Date | null }[]>`
+		select max(deleted_at) as at from transactions where contact_id = ${contactId}`;
+	return row?.at ?? null;
+}
+
 /** A contact's restore: the transactions deleted with it (same timestamp) come back. */
 export async function restoreContactTransactions(sql: Sql, contactId: string, at: Date): Promise<void> {
 	await sql`update transactions set deleted_at = null where contact_id = ${contactId} and deleted_at = ${at}`;
