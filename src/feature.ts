@@ -62,8 +62,11 @@ export interface WorkerContext {
 
 export type Activities = Record<string, (...args: any[]) => Promise<any>>;
 
-/** One statement that removes what is past its time; returns how many rows it removed. */
-export type CleanupTask = (sql: Sql, config: HeraldConfig) => Promise<number>;
+/**
+ * One statement that removes what is past its time; returns how many rows it
+ * removed (a check returns how many problems it logged to `log`).
+ */
+export type CleanupTask = (sql: Sql, config: HeraldConfig, log?: Logger) => Promise<number>;
 
 export type Operation = "INSERT" | "UPDATE" | "DELETE";
 

@@ -6,6 +6,7 @@
 import { adminFeature } from "./admin/feature.ts";
 import { authFeature } from "./auth/feature.ts";
 import { channelsFeature } from "./channels/feature.ts";
+import { debtsFeature } from "./debts/feature.ts";
 import { deliveriesFeature } from "./deliveries/feature.ts";
 import { eventsFeature } from "./events/feature.ts";
 import type { Feature } from "./feature.ts";
@@ -21,5 +22,6 @@ export const features: readonly Feature[] = [
 	eventsFeature,
 	channelsFeature,
 	deliveriesFeature,
+	debtsFeature,
 	maintenanceFeature,
 ];

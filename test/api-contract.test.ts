@@ -207,7 +207,16 @@ describe("the OpenAPI document", () => {
 		const responses = (method: string, path: string) => Object.keys(doc.paths[path][method].responses);
 		// 400/413/415: the edge refuses a bad body on any route that may carry one, schema or not.
 		expect(responses("delete", "/api/v1/users/me")).toEqual(["204", "400", "401", "413", "415"]);
-		expect(responses("post", "/api/v1/auth/logout")).toEqual(["204", "400", "401", "413", "415"]);
+		// An authenticated POST also takes `Idempotency-Key`: 409 in flight, 422 reused or malformed.
+		expect(responses("post", "/api/v1/auth/logout")).toEqual([
+			"204",
+			"400",
+			"401",
+			"409",
+			"413",
+			"415",
+			"422",
+		]);
 		expect(responses("post", "/api/v1/auth/register")).not.toContain("401");
 		expect(responses("post", "/api/v1/auth/login")).not.toContain("409");
 		for (const status of ["400", "413", "415", "422"])

@@ -49,7 +49,7 @@ export function createMaintenanceActivities(ctx: WorkerContext) {
 		async runCleanupTask(name: string): Promise<number> {
 			const task = tasks.get(name);
 			if (!task) throw ApplicationFailure.nonRetryable(`unknown cleanup task ${name}`, "UnknownCleanupTask");
-			return task(sql, ctx.config);
+			return task(sql, ctx.config, log);
 		},
 		async recordCleanupRun(removed: Record<string, number>): Promise<void> {
 			await sql`insert into cleanup_runs (removed) values (${sql.json(removed)})`;

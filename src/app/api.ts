@@ -8,6 +8,7 @@ import type { ApiContext, Feature } from "../feature.ts";
 import { healthRoutes } from "../health/routes.ts";
 import type { HealthProbes } from "../health/service.ts";
 import { compression } from "../http/compression.ts";
+import { idempotency } from "../http/idempotency.ts";
 import { requestContext } from "../http/request-context.ts";
 import { createRouteTable, type RouteTable } from "../http/validation.ts";
 import type { Logger } from "../infra/log.ts";
@@ -38,7 +39,10 @@ export function createApp(deps: AppDeps) {
 			return table.methodsFor(pathname);
 		},
 	};
+	const context = deps.features?.context;
 	const built = new Elysia({ name: "herald" })
+		// Before the request context: its error hook frees a failed request's key before the edge maps the error.
+		.use(context ? idempotency({ sql: context.sql, auth: context.auth }) : new Elysia())
 		.use(
 			requestContext({
 				log: deps.log,

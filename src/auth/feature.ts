@@ -3,12 +3,14 @@
  * daily cleanup drops what no one can use any more.
  */
 import { defineFeature, routes } from "../feature.ts";
-import { authRoutes, jwksRoute } from "./routes.ts";
+import { authRoutes, jwksRoute, seedAuthRoutes } from "./routes.ts";
 
 export const authFeature = defineFeature({
 	name: "auth",
-	routes: ({ auth, limiter, tokens, config }) =>
-		routes(jwksRoute(tokens), authRoutes({ auth, limiter, tokens, trustProxy: config.auth.trustProxy })),
+	routes: ({ auth, limiter, tokens, config }) => {
+		const deps = { auth, limiter, tokens, trustProxy: config.auth.trustProxy };
+		return routes(jwksRoute(tokens), authRoutes(deps), seedAuthRoutes(deps));
+	},
 	cleanup: {
 		"expired-refresh-tokens": async (sql) => {
 			const rows = await sql`delete from refresh_tokens where expires_at < now()`;

@@ -14,8 +14,11 @@
  *   `examples` must be a map);
  * - every status the edge itself can return is listed with the error body:
  *   400/413/415/422 where there is a body, 422 where there are parameters,
- *   401 where a token is required.
+ *   401 where a token is required;
+ * - every authenticated POST takes the optional `Idempotency-Key` header
+ *   (`src/http/idempotency.ts`), with its 409 and 422.
  */
+import { KEY_PATTERN, MAX_KEY_LENGTH } from "../http/idempotency.ts";
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -43,6 +46,20 @@ const EDGE_ERRORS: Record<string, string> = {
 	"413": "the body is over the size limit (`payload_too_large`)",
 	"415": "the body is not `application/json` (`unsupported_media_type`)",
 	"422": "the input breaks the schema (`validation_failed`, with each field's path and rule)",
+	"409":
+		"the state forbids it (`conflict`), or a request with this `Idempotency-Key` is still running (`idempotency_in_flight`)",
+};
+
+const IdempotencyKey: Json = {
+	name: "Idempotency-Key",
+	in: "header",
+	required: false,
+	description:
+		"Makes the POST safe to retry: the first 2xx response is stored for 24 h and replayed (same status and " +
+		"body, header `Idempotent-Replayed: true`) for a request with the same key; the same key with another " +
+		"method, path or body is 422 `idempotency_key_reused`, one still running 409 `idempotency_in_flight`. " +
+		"Keys are per user; a failed request frees its key.",
+	schema: { type: "string", minLength: 1, maxLength: MAX_KEY_LENGTH, pattern: KEY_PATTERN },
 };
 
 const error = (description: string): Json => ({
@@ -102,6 +119,11 @@ function normalizeOperation(op: Json, method: string): void {
 			p.description = p.schema.description;
 	}
 	const secured = Array.isArray(op.security) && op.security.length > 0;
+	if (method === "post" && secured) {
+		parameters.push(IdempotencyKey);
+		op.parameters = parameters;
+		responses["409"] ??= error(EDGE_ERRORS["409"]!);
+	}
 	// Any request may carry a body; the edge refuses a bad one on every route, schema or not.
 	const wanted = [
 		...(body ? ["400", "413", "415", "422"] : mayHaveBody ? ["400", "413", "415"] : []),

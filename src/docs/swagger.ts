@@ -77,6 +77,17 @@ export function docs(options: { version: string }) {
 						{ name: "notifications", description: "The in-app inbox; live at WS /ws/notifications" },
 						{ name: "channels", description: "Where notifications go: webhook, email, Telegram" },
 						{ name: "deliveries", description: "Each delivery to a channel and its attempts" },
+						{ name: "contacts", description: "A user's contacts, their balances and settle-up (seed 001)" },
+						{
+							name: "transactions",
+							description: "Debts and payments over an append-only ledger (seed 001)",
+						},
+						{ name: "balances", description: "Balances per contact and currency; positive = they owe you" },
+						{
+							name: "seed-001 aliases",
+							description:
+								"Seed 001's own paths (/api/contacts, /api/transactions, /api/auth/…), on the same handlers as /api/v1",
+						},
 					],
 					components: {
 						securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },

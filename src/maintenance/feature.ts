@@ -7,6 +7,7 @@
  */
 import { createMaintenanceActivities } from "../../activities/maintenance/index.ts";
 import { defineFeature } from "../feature.ts";
+import { purgeIdempotencyKeys } from "../http/idempotency-store.ts";
 import { MAINTENANCE, maintenanceConfig, maintenanceSettings } from "./settings.ts";
 
 export const maintenanceFeature = defineFeature({
@@ -22,6 +23,7 @@ export const maintenanceFeature = defineFeature({
 			const rows = await sql`delete from reconcile_runs where finished_at < now() - interval '7 days'`;
 			return rows.count;
 		},
+		"expired-idempotency-keys": (sql) => purgeIdempotencyKeys(sql),
 		"delivered-outbox": async (sql, config) => {
 			const { outboxRetentionHours } = maintenanceSettings(config);
 			const rows = await sql`
