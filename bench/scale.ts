@@ -160,6 +160,11 @@ try {
 	const [owner] = await sql<{ id: string }[]>`
 		insert into users (email, display_name) values ('scale@example.com', 'Scale') returning id`;
 	const backlogIds = await createEvents(owner!.id, BACKLOG_EVENTS);
+	// Their actors run before the backlog is queued (an outage of a running system).
+	const starter = await startBridge({ sql, temporal: temporal.client, taskQueue: TASK_QUEUE, log });
+	while ((await sql`select 1 from outbox where delivered_at is null limit 1`).length > 0) await Bun.sleep(50);
+	await starter.stop();
+	await caughtUp(backlogIds, 300_000);
 
 	say("backlog (1,000 events; one bridge in this process, worker in its own):");
 	for (const n of pendings) {
@@ -205,11 +210,12 @@ try {
 	}
 
 	say("live actors (bridge in this process, worker in its own; 200 changes/s spread over all of them):");
-	let live: string[] = [];
+	let live: string[] = [...backlogIds];
 	for (const k of actorCounts) {
 		const c0 = { worker: cpu(worker.proc.pid), dev: cpu(devServerPid) };
 		const t0 = performance.now();
-		live = live.concat(await createEvents(owner!.id, k - live.length));
+		const added = Math.max(0, k - live.length);
+		live = live.concat(await createEvents(owner!.id, added));
 		const starter = await startBridge({ sql, temporal: temporal.client, taskQueue: TASK_QUEUE, log });
 		while ((await sql`select 1 from outbox where delivered_at is null limit 1`).length > 0)
 			await Bun.sleep(50);
@@ -238,7 +244,7 @@ try {
 		await bridge.stop();
 		const rssAfter = readRss(worker.proc.pid);
 		say(
-			`  ${fmt(live.length).padStart(6)} actors: started and caught up in ${fmt(startS, 1)} s ` +
+			`  ${fmt(live.length).padStart(6)} actors: ${fmt(added)} new started and caught up in ${fmt(startS, 1)} s ` +
 				`(worker CPU ${fmt(c1.worker - c0.worker, 1)} s, dev server CPU ${fmt(c1.dev - c0.dev, 1)} s); ` +
 				`idle 5 s: worker CPU ${fmt(c2.worker - c1.worker, 2)} s, dev server CPU ${fmt(c2.dev - c1.dev, 2)} s; ` +
 				`worker RSS ${fmt(rss.rssMb)} MB (after the probe ${fmt(rssAfter.rssMb)} MB, peak ${fmt(rssAfter.hwmMb)} MB); ` +

@@ -46,6 +46,9 @@ const CoreConfig = Config.all({
 	}),
 	bridgePollMs: int("BRIDGE_POLL_MS", 5000),
 	bridgeBatchTimeoutMs: int("BRIDGE_BATCH_TIMEOUT_MS", 5000),
+	/** Bridge batches in flight at once (over disjoint entities) and signals in flight over all of them. */
+	bridgeConcurrency: int("BRIDGE_CONCURRENCY", 8),
+	bridgeMaxSignals: int("BRIDGE_MAX_SIGNALS", 64),
 	delivery: Config.all({
 		smtpHost: str("SMTP_HOST", "127.0.0.1"),
 		smtpPort: Config.Port("SMTP_PORT").pipe(Config.withDefault(1025)),

@@ -109,6 +109,8 @@ export async function runRoles(
 				taskQueue: config.temporal.taskQueue,
 				pollIntervalMs: config.bridgePollMs,
 				batchTimeoutMs: config.bridgeBatchTimeoutMs,
+				concurrency: config.bridgeConcurrency,
+				maxSignals: config.bridgeMaxSignals,
 			});
 			stops.push(["bridge", bridge.stop]);
 		}
