@@ -134,24 +134,38 @@ export function debtHandlers(s: DebtServices) {
 
 type Handlers = ReturnType<typeof debtHandlers>;
 
+/** One route's handler and schema, as `debtHandlers` declares them. */
+export interface RouteDef<H, O> {
+	handle: H;
+	options: O;
+	summary: string;
+}
+
+/**
+ * The handler and options that mount `d` with `detail` as its OpenAPI entry:
+ * `.get(path, ...mount(d, detail))`. The canonical routes and the seed's
+ * aliases both mount the same definition this way.
+ */
+export const mount = <H, O extends object, D extends object>(d: RouteDef<H, O>, detail: D) =>
+	[d.handle, { ...d.options, detail }] as const;
+
+const doc = (summary: string, description?: string) => ({
+	summary,
+	...(description ? { description } : {}),
+});
+
+/** `d` on its canonical /api/v1 path, documented by its summary (and `description`). */
+const canonical = <H, O extends object>(d: RouteDef<H, O>, description?: string) =>
+	mount(d, doc(d.summary, description));
+
 export function debtRoutes(auth: AuthService, s: DebtServices, h: Handlers) {
-	const doc = (summary: string, description?: string) => ({
-		summary,
-		...(description ? { description } : {}),
-	});
 	const contacts = new Elysia({ prefix: "/api/v1/contacts", detail: { tags: ["contacts"] } })
 		.use(authPlugin(auth))
-		.get("", h.listContacts.handle, { ...h.listContacts.options, detail: doc(h.listContacts.summary) })
-		.post("", h.createContact.handle, { ...h.createContact.options, detail: doc(h.createContact.summary) })
-		.get("/:id", h.getContact.handle, { ...h.getContact.options, detail: doc(h.getContact.summary) })
-		.patch("/:id", h.updateContact.handle, {
-			...h.updateContact.options,
-			detail: doc(h.updateContact.summary),
-		})
-		.delete("/:id", h.deleteContact.handle, {
-			...h.deleteContact.options,
-			detail: doc(h.deleteContact.summary),
-		})
+		.get("", ...canonical(h.listContacts))
+		.post("", ...canonical(h.createContact))
+		.get("/:id", ...canonical(h.getContact))
+		.patch("/:id", ...canonical(h.updateContact))
+		.delete("/:id", ...canonical(h.deleteContact))
 		.post("/:id/restore", ({ principal, params }) => s.contacts.restore(principal.user.id, params.id), {
 			auth: true,
 			params: IdParams,
@@ -198,18 +212,15 @@ export function debtRoutes(auth: AuthService, s: DebtServices, h: Handlers) {
 		);
 	const transactions = new Elysia({ prefix: "/api/v1/transactions", detail: { tags: ["transactions"] } })
 		.use(authPlugin(auth))
-		.get("", h.listTransactions.handle, {
-			...h.listTransactions.options,
-			detail: doc(h.listTransactions.summary),
-		})
-		.post("", h.createTransaction.handle, {
-			...h.createTransaction.options,
-			detail: doc(
-				h.createTransaction.summary,
+		.get("", ...canonical(h.listTransactions))
+		.post(
+			"",
+			...canonical(
+				h.createTransaction,
 				"Currency decimals come from ISO 4217: `amount` with more decimals than the currency has (JPY 12.5, " +
 					"USD 1.005), zero or a negative amount is 422. A due date is for debts only.",
 			),
-		})
+		)
 		.get("/:id", ({ principal, params }) => s.transactions.get(principal.user.id, params.id), {
 			auth: true,
 			params: IdParams,

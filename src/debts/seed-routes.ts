@@ -8,37 +8,20 @@ import { Elysia } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { AuthService } from "../auth/service.ts";
 import { aliasOf } from "../docs/seed-alias.ts";
-import type { debtHandlers } from "./routes.ts";
+import { type debtHandlers, mount, type RouteDef } from "./routes.ts";
+
+/** `d` on the seed's path, documented as the alias of `canonical`. */
+const alias = <H, O extends object>(canonical: string, d: RouteDef<H, O>) =>
+	mount(d, aliasOf(canonical, d.summary));
 
 export function seedDebtRoutes(auth: AuthService, h: ReturnType<typeof debtHandlers>) {
 	return new Elysia({ prefix: "/api" })
 		.use(authPlugin(auth))
-		.get("/contacts", h.listContacts.handle, {
-			...h.listContacts.options,
-			detail: aliasOf("GET /api/v1/contacts", h.listContacts.summary),
-		})
-		.post("/contacts", h.createContact.handle, {
-			...h.createContact.options,
-			detail: aliasOf("POST /api/v1/contacts", h.createContact.summary),
-		})
-		.get("/contacts/:id", h.getContact.handle, {
-			...h.getContact.options,
-			detail: aliasOf("GET /api/v1/contacts/{id}", h.getContact.summary),
-		})
-		.post("/contacts/:id", h.updateContact.handle, {
-			...h.updateContact.options,
-			detail: aliasOf("PATCH /api/v1/contacts/{id}", h.updateContact.summary),
-		})
-		.delete("/contacts/:id", h.deleteContact.handle, {
-			...h.deleteContact.options,
-			detail: aliasOf("DELETE /api/v1/contacts/{id}", h.deleteContact.summary),
-		})
-		.get("/transactions", h.listTransactions.handle, {
-			...h.listTransactions.options,
-			detail: aliasOf("GET /api/v1/transactions", h.listTransactions.summary),
-		})
-		.post("/transactions", h.createTransaction.handle, {
-			...h.createTransaction.options,
-			detail: aliasOf("POST /api/v1/transactions", h.createTransaction.summary),
-		});
+		.get("/contacts", ...alias("GET /api/v1/contacts", h.listContacts))
+		.post("/contacts", ...alias("POST /api/v1/contacts", h.createContact))
+		.get("/contacts/:id", ...alias("GET /api/v1/contacts/{id}", h.getContact))
+		.post("/contacts/:id", ...alias("PATCH /api/v1/contacts/{id}", h.updateContact))
+		.delete("/contacts/:id", ...alias("DELETE /api/v1/contacts/{id}", h.deleteContact))
+		.get("/transactions", ...alias("GET /api/v1/transactions", h.listTransactions))
+		.post("/transactions", ...alias("POST /api/v1/transactions", h.createTransaction));
 }
