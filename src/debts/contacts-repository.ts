@@ -45,35 +45,39 @@ export async function insertContact(
 	return row!;
 }
 
-export async function findContact(
+/** The owner's contact (deleted ones too with `includeDeleted`), row-locked with `forUpdate`. */
+async function selectContact(
+	sql: Sql,
+	ownerId: string,
+	id: string,
+	includeDeleted: boolean,
+	forUpdate: boolean,
+): Promise<ContactRow | undefined> {
+	const [row] = await sql<ContactRow[]>`
+		select * from contacts where id = ${id} and owner_id = ${ownerId}
+		${includeDeleted ? sql`` : sql`and deleted_at is null`}
+		${forUpdate ? sql`for update` : sql``}`;
+	return row;
+}
+
+export const findContact = (
 	sql: Sql,
 	ownerId: string,
 	id: string,
 	includeDeleted = false,
-): Promise<ContactRow | undefined> {
-	const [row] = await sql<ContactRow[]>`
-		select * from contacts where id = ${id} and owner_id = ${ownerId}
-		${includeDeleted ? sql`` : sql`and deleted_at is null`}`;
-	return row;
-}
+): Promise<ContactRow | undefined> => selectContact(sql, ownerId, id, includeDeleted, false);
 
 /**
  * Locks the owner's contact row for the rest of the transaction: every write
  * of a contact's transactions, entries and balances takes this lock first
  * (lock order), so writers of one contact serialize.
  */
-export async function lockContact(
+export const lockContact = (
 	sql: Sql,
 	ownerId: string,
 	id: string,
 	includeDeleted = false,
-): Promise<ContactRow | undefined> {
-	const [row] = await sql<ContactRow[]>`
-		select * from contacts where id = ${id} and owner_id = ${ownerId}
-		${includeDeleted ? sql`` : sql`and deleted_at is null`}
-		for update`;
-	return row;
-}
+): Promise<ContactRow | undefined> => selectContact(sql, ownerId, id, includeDeleted, true);
 
 export async function updateContact(sql: Sql, id: string, fields: ContactFields): Promise<ContactRow> {
 	const [row] = await sql<
