@@ -4,24 +4,27 @@
  * daily balance check reports a cached balance that no longer matches its
  * entries (corrupted here by hand) with its keys.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { debtsFeature } from "../src/debts/feature.ts";
 import { createLogger } from "../src/infra/log.ts";
-import { startTestApp, type TestApp } from "./support/app.ts";
-import { balances, createContact, createTransaction, ledgerSums } from "./support/debts.ts";
-import { type Registered, register } from "./support/tokens.ts";
+import type { TestApp } from "./support/app.ts";
+import {
+	balances,
+	createContact,
+	createTransaction,
+	holdContactRow,
+	ledgerSums,
+	withSignedInUser,
+} from "./support/debts.ts";
+import type { Registered } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
 
 setDefaultTimeout(60_000);
 
 let app: TestApp;
 let a: Registered;
-beforeAll(async () => {
-	app = await startTestApp();
-	a = await register(app);
-});
-afterAll(async () => {
-	await app.stop();
+withSignedInUser((x, u) => {
+	[app, a] = [x, u];
 });
 
 const create = (contactId: string, amountMinor: number, kind = "lent") =>
@@ -41,27 +44,13 @@ const waiting = async () =>
 describe("concurrency", () => {
 	test("two writers on one contact wait for its row lock, then both apply (held lock)", async () => {
 		const c = await createContact(app, a.accessToken);
-		let release!: () => void;
-		const held = new Promise<void>((r) => {
-			release = r;
-		});
-		let locked!: () => void;
-		const isLocked = new Promise<void>((r) => {
-			locked = r;
-		});
-		const holder = app.db.sql.begin(async (t) => {
-			await t`select id from contacts where id = ${c.id} for update`;
-			locked();
-			await held;
-		});
-		await isLocked;
+		const lock = await holdContactRow(app, c.id);
 		const writers = [create(c.id, 100), create(c.id, 250, "borrowed")];
 		await eventually(async () => (await waiting()) === 2, {
 			what: "both writers blocked on the contact row",
 		});
 		expect(await ledgerSums(app, c.id, "EUR")).toEqual({ cached: 0n, entries: 0n });
-		release();
-		await holder;
+		await lock.release();
 		const results = await Promise.all(writers);
 		expect(results.map((r) => r.status)).toEqual([201, 201]);
 		expect(await balances(app, a.accessToken, c.id)).toEqual({ EUR: -150 });

@@ -4,21 +4,24 @@
  * over-allocation is 422 and writes nothing, payments created directly with
  * allocations, and what edits, deletes and restores do to debt statuses.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { startTestApp, type TestApp } from "./support/app.ts";
-import { balances, createContact, createTransaction, ledgerSums, tableCounts } from "./support/debts.ts";
-import { type Registered, register } from "./support/tokens.ts";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import type { TestApp } from "./support/app.ts";
+import {
+	balances,
+	createContact,
+	createTransaction,
+	ledgerSums,
+	tableCounts,
+	withSignedInUser,
+} from "./support/debts.ts";
+import type { Registered } from "./support/tokens.ts";
 
 setDefaultTimeout(30_000);
 
 let app: TestApp;
 let a: Registered;
-beforeAll(async () => {
-	app = await startTestApp();
-	a = await register(app);
-});
-afterAll(async () => {
-	await app.stop();
+withSignedInUser((x, u) => {
+	[app, a] = [x, u];
 });
 
 const settle = (contactId: string, body: Record<string, unknown>) =>

@@ -7,11 +7,11 @@
  * their key, bad keys refused, expired keys purged by the daily cleanup, and
  * the header documented on every authenticated POST.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { fingerprint } from "../src/http/idempotency.ts";
 import { maintenanceFeature } from "../src/maintenance/feature.ts";
-import { startTestApp, type TestApp } from "./support/app.ts";
-import { createContact } from "./support/debts.ts";
+import type { TestApp } from "./support/app.ts";
+import { createContact, holdContactRow, withSignedInUser } from "./support/debts.ts";
 import { type Registered, register } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
 
@@ -19,12 +19,8 @@ setDefaultTimeout(30_000);
 
 let app: TestApp;
 let a: Registered;
-beforeAll(async () => {
-	app = await startTestApp();
-	a = await register(app);
-});
-afterAll(async () => {
-	await app.stop();
+withSignedInUser((x, u) => {
+	[app, a] = [x, u];
 });
 
 const tx = (contactId: string, amountMinor = 100) => ({
@@ -96,21 +92,8 @@ describe("Idempotency-Key", () => {
 	test("while the first request is running, the same key is 409 idempotency_in_flight (held lock)", async () => {
 		const c = await createContact(app, a.accessToken);
 		const key = crypto.randomUUID();
-		let release!: () => void;
-		const held = new Promise<void>((r) => {
-			release = r;
-		});
-		let locked!: () => void;
-		const isLocked = new Promise<void>((r) => {
-			locked = r;
-		});
 		// Hold the contact row: the first request claims its key, then waits for the lock.
-		const holder = app.db.sql.begin(async (t) => {
-			await t`select id from contacts where id = ${c.id} for update`;
-			locked();
-			await held;
-		});
-		await isLocked;
+		const lock = await holdContactRow(app, c.id);
 		const first = send(key, tx(c.id));
 		await eventually(
 			async () =>
@@ -120,8 +103,7 @@ describe("Idempotency-Key", () => {
 		const during = await send(key, tx(c.id));
 		expect(during.status).toBe(409);
 		expect(during.body.error.code).toBe("idempotency_in_flight");
-		release();
-		await holder;
+		await lock.release();
 		const done = await first;
 		expect(done.status).toBe(201);
 		const after = await send(key, tx(c.id));

@@ -1,6 +1,51 @@
 /** Helpers the debts tests share: contacts, transactions and balances over HTTP, and the ledger's own sums. */
-import { expect } from "bun:test";
-import type { TestApp } from "./app.ts";
+import { afterAll, beforeAll, expect } from "bun:test";
+import { startTestApp, type TestApp } from "./app.ts";
+import { type Registered, register } from "./tokens.ts";
+
+/**
+ * The test file's app and one registered user: started before its tests,
+ * stopped after them. `ready` hands both over, for the file's own variables:
+ * `withSignedInUser((x, u) => { [app, a] = [x, u]; })`.
+ */
+export function withSignedInUser(ready: (app: TestApp, user: Registered) => void) {
+	let app: TestApp | undefined;
+	beforeAll(async () => {
+		app = await startTestApp();
+		ready(app, await register(app));
+	});
+	afterAll(async () => {
+		await app?.stop();
+	});
+}
+
+/**
+ * Holds the contact's row lock (`select … for update`, the lock every write
+ * of the contact takes first) in a transaction of its own; resolves once it
+ * is held. `release()` ends that transaction.
+ */
+export async function holdContactRow(app: TestApp, contactId: string) {
+	let release!: () => void;
+	const held = new Promise<void>((r) => {
+		release = r;
+	});
+	let locked!: () => void;
+	const isLocked = new Promise<void>((r) => {
+		locked = r;
+	});
+	const holder = app.db.sql.begin(async (t) => {
+		await t`select id from contacts where id = ${contactId} for update`;
+		locked();
+		await held;
+	});
+	await isLocked;
+	return {
+		async release() {
+			release();
+			await holder;
+		},
+	};
+}
 
 export async function createContact(app: TestApp, token: string, body: Record<string, unknown> = {}) {
 	const res = await app.request("POST", "/api/v1/contacts", { token, body: { name: "Alice", ...body } });
