@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { createContact, createTransaction, tableCounts } from "./support/debts.ts";
+import { createContact, createTransaction, postTransaction, tableCounts } from "./support/debts.ts";
 import { type Registered, register } from "./support/tokens.ts";
 
 setDefaultTimeout(30_000);
@@ -60,28 +60,19 @@ describe("BOLA: another user's id is 404 on every route", () => {
 			}
 		}
 		// Bodies that name A's contact or debt.
-		const tx = await app.request("POST", "/api/v1/transactions", {
-			token: b.accessToken,
-			body: {
-				contactId: contact.id,
-				kind: "lent",
-				currency: "EUR",
-				amountMinor: 1,
-				occurredOn: "2026-01-01",
-			},
+		const tx = await postTransaction(app, b.accessToken, {
+			contactId: contact.id,
+			amountMinor: 1,
+			occurredOn: "2026-01-01",
 		});
 		expect(tx.status).toBe(404);
 		const mine = await createContact(app, b.accessToken);
-		const alloc = await app.request("POST", "/api/v1/transactions", {
-			token: b.accessToken,
-			body: {
-				contactId: mine.id,
-				kind: "payment_in",
-				currency: "EUR",
-				amountMinor: 1,
-				occurredOn: "2026-01-01",
-				allocations: [{ transactionId: debt.id, amountMinor: 1 }],
-			},
+		const alloc = await postTransaction(app, b.accessToken, {
+			contactId: mine.id,
+			kind: "payment_in",
+			amountMinor: 1,
+			occurredOn: "2026-01-01",
+			allocations: [{ transactionId: debt.id, amountMinor: 1 }],
 		});
 		expect(alloc.status).toBe(422);
 		expect(alloc.body.error.details.reason).toBe("unknown_debt");

@@ -11,6 +11,7 @@ import {
 	createContact,
 	createTransaction,
 	ledgerSums,
+	postTransaction,
 	tableCounts,
 	withSignedInUser,
 } from "./support/debts.ts";
@@ -160,16 +161,11 @@ describe("settle-up", () => {
 		});
 		expect(first.status).toBe(201);
 		const mid = await tableCounts(app);
-		const over = await app.request("POST", "/api/v1/transactions", {
-			token: a.accessToken,
-			body: {
-				contactId: c.id,
-				kind: "payment_in",
-				currency: "EUR",
-				amountMinor: 250,
-				occurredOn: "2026-03-01",
-				allocations: [{ transactionId: debt.id, amountMinor: 201 }],
-			},
+		const over = await postTransaction(app, a.accessToken, {
+			contactId: c.id,
+			kind: "payment_in",
+			amountMinor: 250,
+			allocations: [{ transactionId: debt.id, amountMinor: 201 }],
 		});
 		expect(over.status).toBe(422);
 		expect(over.body.error.details).toMatchObject({ reason: "exceeds_outstanding", outstandingMinor: 200 });
@@ -189,16 +185,12 @@ describe("settle-up", () => {
 		});
 		expect(pay.status).toBe("settled");
 		expect(await status(debt.id)).toBe("settled");
-		const bad = await app.request("POST", "/api/v1/transactions", {
-			token: a.accessToken,
-			body: {
-				contactId: c.id,
-				kind: "lent",
-				currency: "EUR",
-				amountMinor: 5,
-				occurredOn: "2026-01-01",
-				allocations: [{ transactionId: debt.id, amountMinor: 1 }],
-			},
+		const bad = await postTransaction(app, a.accessToken, {
+			contactId: c.id,
+			kind: "lent",
+			amountMinor: 5,
+			occurredOn: "2026-01-01",
+			allocations: [{ transactionId: debt.id, amountMinor: 1 }],
 		});
 		expect(bad.status).toBe(422);
 		expect(bad.body.error.details.reason).toBe("not_a_payment");

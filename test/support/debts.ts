@@ -53,11 +53,15 @@ export async function createContact(app: TestApp, token: string, body: Record<st
 	return res.body as { id: string; name: string };
 }
 
-export async function createTransaction(app: TestApp, token: string, body: Record<string, unknown>) {
-	const res = await app.request("POST", "/api/v1/transactions", {
+/** `POST /api/v1/transactions` (a EUR debt lent on 2026-03-01 unless `body` says otherwise), the response as it is. */
+export const postTransaction = (app: TestApp, token: string, body: Record<string, unknown>) =>
+	app.request("POST", "/api/v1/transactions", {
 		token,
 		body: { kind: "lent", currency: "EUR", occurredOn: "2026-03-01", ...body },
 	});
+
+export async function createTransaction(app: TestApp, token: string, body: Record<string, unknown>) {
+	const res = await postTransaction(app, token, body);
 	if (res.status !== 201) throw new Error(`create transaction: ${res.status} ${JSON.stringify(res.body)}`);
 	return res.body as { id: string; amountMinor: number; status: string; currency: string; kind: string };
 }
