@@ -12,7 +12,9 @@
  * `signalWithStart` for each change the moment it committed (same workflow
  * type, id, signal and payload shape, same rate, as many calls in flight as
  * the rate makes), against the same dev server and worker. It is what a
- * bridge with zero overhead would achieve. Each rate runs floor then bridge.
+ * bridge with zero overhead would achieve. Each rate runs floor then bridge;
+ * between phases every actor catches up, so one phase's backlog never runs
+ * into the next.
  *
  * Both worker placements are measured: in this process (as tests run it) and
  * as its own `bun src/main.ts worker` process (as production runs it).
@@ -21,117 +23,37 @@
  * "200,500"), BENCH_BACKLOG (default 10000), BENCH_EVENTS (entities, default
  * 200), BENCH_WORKERS ("inline,process" by default).
  */
-
-import { resolveInfra } from "../src/app/infra.ts";
 import { migrate } from "../src/app/migrate.ts";
 import { startWorker } from "../src/app/worker.ts";
 import { startBridge } from "../src/bridge/bridge.ts";
 import { loadRoutes, routeKey } from "../src/bridge/outbox.ts";
-import { loadConfig } from "../src/config.ts";
-import { createSql, type Sql } from "../src/infra/db/sql.ts";
-import { createLogger } from "../src/infra/log.ts";
-import { connectTemporalClient } from "../src/infra/temporal/client.ts";
-import { statsQuery } from "../workflows/kit/actor.ts";
 import type { Change } from "../workflows/kit/change.ts";
 import {
-	BUN,
-	type Child,
-	cpuSeconds,
-	fmt,
-	knob,
-	machine,
-	spawnChild,
-	stopChild,
-	summary,
-} from "./lib/proc.ts";
+	actorsCaughtUp,
+	embeddedServices,
+	outboxEmpty,
+	pct,
+	spawnWorker,
+	steadyUpdates,
+} from "./lib/actors.ts";
+import { type Child, cpuSeconds, fmt, knob, machine, stopChild, summary } from "./lib/proc.ts";
 
 const seconds = knob("BENCH_SECONDS", 8);
 const rates = (process.env.BENCH_RATES ?? "200,500").split(",").map(Number);
 const backlog = knob("BENCH_BACKLOG", 10_000);
 const entities = knob("BENCH_EVENTS", 200);
 const placements = (process.env.BENCH_WORKERS ?? "inline,process").split(",") as Array<"inline" | "process">;
-const log = createLogger("warn");
 /** One task queue for every phase: the actors started in the first keep it. */
 const TASK_QUEUE = `bench-bridge-${process.pid}`;
 
-const config = loadConfig({
-	...process.env,
-	HERALD_ENV: "test",
-	HERALD_DATA_DIR: ".herald/bench",
-	LOG_LEVEL: "warn",
-});
-const infra = await resolveInfra(config, { embedded: true, ephemeral: true, log });
-const sql = createSql(infra.databaseUrl, { max: 12 });
-const temporal = await connectTemporalClient({ address: infra.temporalAddress, namespace: "default" });
+const { infra, sql, temporal, log, stop } = await embeddedServices(12);
 
-const pct = (xs: number[], p: number) => {
-	const s = [...xs].sort((a, b) => a - b);
-	return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 const figures = (xs: number[]) => ({ p50: pct(xs, 50), p99: pct(xs, 99), max: pct(xs, 100) });
 const ms = (n: number) => fmt(n, 1);
 
-/** Writes `rate`/s for `seconds`: one UPDATE per transaction, round-robin over the events. */
-async function write(
-	ids: string[],
-	rate: number,
-	onCommit: (outboxId: number, eventId: string, at: number) => void,
-): Promise<number> {
-	const total = rate * seconds;
-	const start = performance.now();
-	const writes: Promise<void>[] = [];
-	for (let i = 0; i < total; i++) {
-		const due = start + (i * 1000) / rate;
-		const wait = due - performance.now();
-		if (wait > 1) await Bun.sleep(wait);
-		const eventId = ids[i % ids.length]!;
-		writes.push(
-			sql
-				.begin(async (tx) => {
-					await tx`update events set title = ${`t${i}`} where id = ${eventId}`;
-					const [row] = await tx<{ id: string }[]>`
-						select currval(pg_get_serial_sequence('outbox', 'id'))::text as id`;
-					return Number(row!.id);
-				})
-				.then((id) => onCommit(id, eventId, performance.now())),
-		);
-	}
-	await Promise.all(writes);
-	return total / ((performance.now() - start) / 1000);
-}
-
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (!done() && Date.now() < deadline) await Bun.sleep(20);
-}
-
-/** Until every actor has taken in its event's last change (so one phase's backlog never runs into the next). */
-async function actorsCaughtUp(ids: string[], prefix: string): Promise<void> {
-	const last = new Map(
-		(
-			await sql<{ entity_key: string; id: string }[]>`
-				select entity_key, max(id)::text as id from outbox where entity_key = any(${ids}) group by entity_key`
-		).map((r) => [r.entity_key, Number(r.id)]),
-	);
-	const deadline = Date.now() + 120_000;
-	let behind = ids;
-	while (behind.length > 0 && Date.now() < deadline) {
-		const states = await Promise.all(
-			behind.map((id) =>
-				temporal.client.workflow
-					.getHandle(`${prefix}${id}`)
-					.query(statsQuery)
-					.then((s) => s.lastOutboxId >= (last.get(id) ?? 0))
-					.catch((e) => {
-						if (process.env.BENCH_DEBUG) console.error(String(e));
-						return false;
-					}),
-			),
-		);
-		behind = behind.filter((_, i) => !states[i]);
-		if (behind.length > 0) await Bun.sleep(100);
-	}
-	if (behind.length > 0) throw new Error(`${behind.length} actors still behind after 120 s`);
+async function caughtUp(ids: string[]): Promise<void> {
+	if (!(await actorsCaughtUp(sql, temporal, ids, 120_000)))
+		throw new Error("actors still behind after 120 s");
 }
 
 interface Run {
@@ -144,51 +66,39 @@ interface Run {
 }
 
 async function measurePlacement(placement: "inline" | "process", ids: string[]): Promise<Run[]> {
-	const taskQueue = TASK_QUEUE;
 	let inline: Awaited<ReturnType<typeof startWorker>> | undefined;
 	let child: Child | undefined;
 	if (placement === "inline")
 		inline = await startWorker({
 			address: infra.temporalAddress,
 			namespace: "default",
-			taskQueue,
+			taskQueue: TASK_QUEUE,
 			deps: { sql },
 			log,
 		});
-	else {
-		child = spawnChild([BUN, "src/main.ts", "worker"], {
-			...process.env,
-			DATABASE_URL: infra.databaseUrl,
-			TEMPORAL_ADDRESS: infra.temporalAddress,
-			TEMPORAL_TASK_QUEUE: taskQueue,
-			UPSTASH_REDIS_REST_URL: infra.redisRestUrl,
-			UPSTASH_REDIS_REST_TOKEN: infra.redisRestToken,
-			LOG_LEVEL: "info",
-		});
-		await child.waitForLine(/"msg":"ready"/, 60_000);
-	}
+	else child = await spawnWorker(infra, TASK_QUEUE);
 	const runs: Run[] = [];
+	const eventFor = (i: number) => ids[i % ids.length]!;
 	try {
-		const routes = await loadRoutes(sql);
-		const route = routes.get(routeKey("events", "UPDATE"))![0]!;
-		// The actors exist before anything is measured: a first change to every event, delivered.
-		const bridge0 = await startBridge({ sql, temporal: temporal.client, taskQueue, log });
+		const route = (await loadRoutes(sql)).get(routeKey("events", "UPDATE"))![0]!;
+		// The actors exist and are idle before anything is measured.
+		const warm = await startBridge({ sql, temporal, taskQueue: TASK_QUEUE, log });
 		await sql`update events set title = 'warm' where id = any(${ids})`;
-		await bridge0.drain();
-		await bridge0.stop();
-		await actorsCaughtUp(ids, route.workflowIdPrefix);
+		await warm.drain();
+		await warm.stop();
+		await caughtUp(ids);
 
 		for (const rate of rates) {
 			// Floor: the writer signals each change itself, at once.
 			const floor: number[] = [];
 			const signals: Promise<void>[] = [];
-			await write(ids, rate, (outboxId, eventId, at) => {
+			await steadyUpdates(sql, rate, seconds, eventFor, (outboxId, eventId, at) => {
 				const change: Change = { outboxId, table: "events", operation: "UPDATE", rowId: eventId };
 				signals.push(
-					temporal.client.workflow
+					temporal.workflow
 						.signalWithStart(route.workflowType, {
 							workflowId: `${route.workflowIdPrefix}${eventId}`,
-							taskQueue,
+							taskQueue: TASK_QUEUE,
 							args: [{ entityKey: eventId }],
 							signal: route.signalName,
 							signalArgs: [[change]],
@@ -200,27 +110,28 @@ async function measurePlacement(placement: "inline" | "process", ids: string[]):
 			});
 			await Promise.all(signals);
 			await sql`update outbox set delivered_at = now() where delivered_at is null`;
-			await actorsCaughtUp(ids, route.workflowIdPrefix);
+			await caughtUp(ids);
 
 			// Bridge: the same writes, delivered by the bridge.
 			const committedAt = new Map<number, number>();
 			const latencies: number[] = [];
 			const bridge = await startBridge({
 				sql,
-				temporal: temporal.client,
-				taskQueue,
+				temporal,
+				taskQueue: TASK_QUEUE,
 				log,
 				onDelivered: (row) => {
 					const t = committedAt.get(Number(row.id));
 					if (t !== undefined) latencies.push(performance.now() - t);
 				},
 			});
-			const achieved = await write(ids, rate, (outboxId, _eventId, at) => {
+			const achieved = await steadyUpdates(sql, rate, seconds, eventFor, (outboxId, _eventId, at) => {
 				committedAt.set(outboxId, at);
 			});
-			await until(() => latencies.length >= rate * seconds, 30_000);
+			const deadline = Date.now() + 30_000;
+			while (latencies.length < rate * seconds && Date.now() < deadline) await Bun.sleep(20);
 			await bridge.stop();
-			await actorsCaughtUp(ids, route.workflowIdPrefix);
+			await caughtUp(ids);
 			const run: Run = {
 				placement,
 				rate,
@@ -243,15 +154,14 @@ const line = (r: Run) =>
 	`bridge @ ${r.rate}/s, worker ${r.placement === "inline" ? "in the bench process" : "in its own process"} ` +
 	`(achieved ${fmt(r.achieved)}/s, ${r.measured} measured): ` +
 	`floor p50 ${ms(r.floor.p50)} / p99 ${ms(r.floor.p99)} ms; bridge p50 ${ms(r.bridge.p50)} / p99 ${ms(r.bridge.p99)} / max ${ms(r.bridge.max)} ms; ` +
-	`added p50 +${ms(r.bridge.p50 - r.floor.p50)} ms (goal ≤ 10), p99 +${ms(r.bridge.p99 - r.floor.p99)} ms (goal ≤ 25): ` +
+	`added p50 ${ms(r.bridge.p50 - r.floor.p50)} ms (goal ≤ 10), p99 ${ms(r.bridge.p99 - r.floor.p99)} ms (goal ≤ 25): ` +
 	`${r.bridge.p50 - r.floor.p50 <= 10 && r.bridge.p99 - r.floor.p99 <= 25 ? "MET" : "NOT MET"}`;
 
 async function drainRate(ids: string[]): Promise<string> {
-	const taskQueue = TASK_QUEUE;
 	const worker = await startWorker({
 		address: infra.temporalAddress,
 		namespace: "default",
-		taskQueue,
+		taskQueue: TASK_QUEUE,
 		deps: { sql },
 		log,
 	});
@@ -259,12 +169,14 @@ async function drainRate(ids: string[]): Promise<string> {
 		// Queued while no bridge runs, then one bridge drains it. One UPDATE changes each row once.
 		for (let round = 0; round < Math.ceil(backlog / entities); round++)
 			await sql`update events set title = ${`backlog ${round}`} where id = any(${ids})`;
-		const pending = await pendingCount(sql);
+		const [{ pending }] = (await sql`
+			select count(*)::int as pending from outbox where delivered_at is null`) as unknown as [
+			{ pending: number },
+		];
 		const t0 = performance.now();
 		const cpu0 = cpuSeconds(process.pid);
-		const drainer = await startBridge({ sql, temporal: temporal.client, taskQueue, log });
-		while ((await sql`select 1 from outbox where delivered_at is null limit 1`).length > 0)
-			await Bun.sleep(50);
+		const drainer = await startBridge({ sql, temporal, taskQueue: TASK_QUEUE, log });
+		await outboxEmpty(sql);
 		const drainSeconds = (performance.now() - t0) / 1000;
 		await drainer.stop();
 		return (
@@ -274,11 +186,6 @@ async function drainRate(ids: string[]): Promise<string> {
 	} finally {
 		await worker.shutdown();
 	}
-}
-
-async function pendingCount(db: Sql): Promise<number> {
-	const [row] = await db<{ n: number }[]>`select count(*)::int as n from outbox where delivered_at is null`;
-	return row!.n;
 }
 
 try {
@@ -303,7 +210,5 @@ try {
 		"embedded Postgres + Temporal dev server)";
 	await summary([...lines, `  measured: ${how}`]);
 } finally {
-	await temporal.close();
-	await sql.end();
-	await infra.stop();
+	await stop();
 }

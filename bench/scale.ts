@@ -17,60 +17,30 @@
  * "1000,10000,100000"), BENCH_ACTORS (default "1000,10000"), BENCH_SECONDS
  * (the steady probe per actor count, default 5).
  */
-import { resolveInfra } from "../src/app/infra.ts";
 import { migrate } from "../src/app/migrate.ts";
 import { startBridge } from "../src/bridge/bridge.ts";
-import { loadConfig } from "../src/config.ts";
-import { createSql } from "../src/infra/db/sql.ts";
-import { createLogger } from "../src/infra/log.ts";
-import { connectTemporalClient } from "../src/infra/temporal/client.ts";
-import { statsQuery } from "../workflows/kit/actor.ts";
 import {
-	BUN,
-	cpuSeconds,
-	fmt,
-	knob,
-	machine,
-	pgrep,
-	readRss,
-	spawnChild,
-	stopChild,
-	summary,
-} from "./lib/proc.ts";
+	actorsCaughtUp,
+	embeddedServices,
+	outboxEmpty,
+	pct,
+	spawnWorker,
+	steadyUpdates,
+} from "./lib/actors.ts";
+import { cpuSeconds, fmt, knob, machine, pgrep, readRss, stopChild, summary } from "./lib/proc.ts";
 
 const pendings = (process.env.BENCH_PENDING ?? "1000,10000,100000").split(",").map(Number);
 const actorCounts = (process.env.BENCH_ACTORS ?? "1000,10000").split(",").map(Number);
 const seconds = knob("BENCH_SECONDS", 5);
 const BACKLOG_EVENTS = 1000;
-const log = createLogger("warn");
 const TASK_QUEUE = `bench-scale-${process.pid}`;
 
-const config = loadConfig({
-	...process.env,
-	HERALD_ENV: "test",
-	HERALD_DATA_DIR: ".herald/bench",
-	LOG_LEVEL: "warn",
-});
-const infra = await resolveInfra(config, { embedded: true, ephemeral: true, log });
-const sql = createSql(infra.databaseUrl, { max: 10 });
-const temporal = await connectTemporalClient({ address: infra.temporalAddress, namespace: "default" });
+const { infra, sql, temporal, log, stop } = await embeddedServices(10);
 const devServerPid = pgrep(`--port ${infra.temporalAddress.split(":").at(-1)}`)[0];
-
-const pct = (xs: number[], p: number) => {
-	const s = [...xs].sort((a, b) => a - b);
-	return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 const cpu = (pid: number | undefined) => (pid ? cpuSeconds(pid) : Number.NaN);
-
-const worker = spawnChild([BUN, "src/main.ts", "worker"], {
-	...process.env,
-	DATABASE_URL: infra.databaseUrl,
-	TEMPORAL_ADDRESS: infra.temporalAddress,
-	TEMPORAL_TASK_QUEUE: TASK_QUEUE,
-	UPSTASH_REDIS_REST_URL: infra.redisRestUrl,
-	UPSTASH_REDIS_REST_TOKEN: infra.redisRestToken,
-	LOG_LEVEL: "info",
-});
+const worker = await spawnWorker(infra, TASK_QUEUE);
+const caughtUp = (ids: string[]) => actorsCaughtUp(sql, temporal, ids, 300_000);
+const randomOf = (ids: string[]) => () => ids[Math.floor(Math.random() * ids.length)]!;
 
 async function createEvents(owner: string, n: number): Promise<string[]> {
 	const ids: string[] = [];
@@ -84,68 +54,26 @@ async function createEvents(owner: string, n: number): Promise<string[]> {
 	return ids;
 }
 
-/** Until every actor of `ids` has applied its entity's last outbox change. */
-async function caughtUp(ids: string[], timeoutMs: number): Promise<boolean> {
-	const last = new Map(
-		(
-			await sql<{ entity_key: string; id: string }[]>`
-				select entity_key, max(id)::text as id from outbox where entity_key = any(${ids}) group by entity_key`
-		).map((r) => [r.entity_key, Number(r.id)]),
-	);
-	let behind = ids;
-	const deadline = Date.now() + timeoutMs;
-	while (behind.length > 0 && Date.now() < deadline) {
-		const next: string[] = [];
-		for (let i = 0; i < behind.length; i += 200) {
-			const chunk = behind.slice(i, i + 200);
-			const ok = await Promise.all(
-				chunk.map((id) =>
-					temporal.client.workflow
-						.getHandle(`event:${id}`)
-						.query(statsQuery)
-						.then((s) => s.lastOutboxId >= (last.get(id) ?? 0))
-						.catch(() => false),
-				),
-			);
-			chunk.forEach((id, j) => {
-				if (!ok[j]) next.push(id);
-			});
-		}
-		behind = next;
-		if (behind.length > 0) await Bun.sleep(200);
-	}
-	return behind.length === 0;
+/** A bridge that notes the commit-to-signal latency of the changes in `committed`. */
+function measuredBridge(committed: Map<number, number>, latencies: number[]) {
+	return startBridge({
+		sql,
+		temporal,
+		taskQueue: TASK_QUEUE,
+		log,
+		onDelivered: (row) => {
+			const t = committed.get(Number(row.id));
+			if (t !== undefined) latencies.push(performance.now() - t);
+		},
+	});
 }
 
-/** Writes `rate` changes/s for `seconds` over `ids`; the commit time of each, by outbox id. */
-async function probe(
-	ids: string[],
-	rate: number,
-	secs: number,
-	committed: Map<number, number>,
-): Promise<void> {
-	const total = rate * secs;
-	const start = performance.now();
-	const writes: Promise<void>[] = [];
-	for (let i = 0; i < total; i++) {
-		const wait = start + (i * 1000) / rate - performance.now();
-		if (wait > 1) await Bun.sleep(wait);
-		const id = ids[Math.floor(Math.random() * ids.length)]!;
-		writes.push(
-			sql
-				.begin(async (tx) => {
-					await tx`update events set title = ${`p${i}`} where id = ${id}`;
-					const [row] = await tx<
-						{ id: string }[]
-					>`select currval(pg_get_serial_sequence('outbox', 'id'))::text as id`;
-					return Number(row!.id);
-				})
-				.then((outboxId) => {
-					committed.set(outboxId, performance.now());
-				}),
-		);
-	}
-	await Promise.all(writes);
+/** Delivers what is pending and waits until the actors of `ids` applied it. */
+async function settle(ids: string[]): Promise<void> {
+	const bridge = await startBridge({ sql, temporal, taskQueue: TASK_QUEUE, log });
+	await outboxEmpty(sql);
+	await bridge.stop();
+	await caughtUp(ids);
 }
 
 const lines: string[] = [];
@@ -156,15 +84,10 @@ const say = (line: string) => {
 
 try {
 	await migrate(sql);
-	await worker.waitForLine(/"msg":"ready"/, 60_000);
 	const [owner] = await sql<{ id: string }[]>`
 		insert into users (email, display_name) values ('scale@example.com', 'Scale') returning id`;
 	const backlogIds = await createEvents(owner!.id, BACKLOG_EVENTS);
-	// Their actors run before the backlog is queued (an outage of a running system).
-	const starter = await startBridge({ sql, temporal: temporal.client, taskQueue: TASK_QUEUE, log });
-	while ((await sql`select 1 from outbox where delivered_at is null limit 1`).length > 0) await Bun.sleep(50);
-	await starter.stop();
-	await caughtUp(backlogIds, 300_000);
+	await settle(backlogIds); // their actors run before the backlog is queued (an outage of a running system)
 
 	say("backlog (1,000 events; one bridge in this process, worker in its own):");
 	for (const n of pendings) {
@@ -182,22 +105,12 @@ try {
 		const latencies: number[] = [];
 		const c0 = { bench: cpu(process.pid), worker: cpu(worker.proc.pid), dev: cpu(devServerPid) };
 		const t0 = performance.now();
-		const bridge = await startBridge({
-			sql,
-			temporal: temporal.client,
-			taskQueue: TASK_QUEUE,
-			log,
-			onDelivered: (row) => {
-				const t = committed.get(Number(row.id));
-				if (t !== undefined) latencies.push(performance.now() - t);
-			},
-		});
-		const probing = probe(backlogIds, 50, 2, committed);
-		while ((await sql`select 1 from outbox where delivered_at is null limit 1`).length > 0)
-			await Bun.sleep(25);
+		const bridge = await measuredBridge(committed, latencies);
+		const probing = steadyUpdates(sql, 50, 2, randomOf(backlogIds), (id, _e, at) => committed.set(id, at));
+		await outboxEmpty(sql);
 		const drained = (performance.now() - t0) / 1000;
 		await probing;
-		const applied = await caughtUp(backlogIds, 300_000);
+		const applied = await caughtUp(backlogIds);
 		const appliedS = (performance.now() - t0) / 1000;
 		await bridge.stop();
 		const c1 = { bench: cpu(process.pid), worker: cpu(worker.proc.pid), dev: cpu(devServerPid) };
@@ -216,11 +129,7 @@ try {
 		const t0 = performance.now();
 		const added = Math.max(0, k - live.length);
 		live = live.concat(await createEvents(owner!.id, added));
-		const starter = await startBridge({ sql, temporal: temporal.client, taskQueue: TASK_QUEUE, log });
-		while ((await sql`select 1 from outbox where delivered_at is null limit 1`).length > 0)
-			await Bun.sleep(50);
-		await starter.stop();
-		await caughtUp(live, 300_000);
+		await settle(live);
 		const startS = (performance.now() - t0) / 1000;
 		const c1 = { worker: cpu(worker.proc.pid), dev: cpu(devServerPid) };
 		await Bun.sleep(5000);
@@ -228,17 +137,8 @@ try {
 		const rss = readRss(worker.proc.pid);
 		const committed = new Map<number, number>();
 		const latencies: number[] = [];
-		const bridge = await startBridge({
-			sql,
-			temporal: temporal.client,
-			taskQueue: TASK_QUEUE,
-			log,
-			onDelivered: (row) => {
-				const t = committed.get(Number(row.id));
-				if (t !== undefined) latencies.push(performance.now() - t);
-			},
-		});
-		await probe(live, 200, seconds, committed);
+		const bridge = await measuredBridge(committed, latencies);
+		await steadyUpdates(sql, 200, seconds, randomOf(live), (id, _e, at) => committed.set(id, at));
 		const deadline = Date.now() + 30_000;
 		while (latencies.length < committed.size && Date.now() < deadline) await Bun.sleep(20);
 		await bridge.stop();
@@ -258,7 +158,5 @@ try {
 	]);
 } finally {
 	await stopChild(worker, 20_000);
-	await temporal.close();
-	await sql.end();
-	await infra.stop();
+	await stop();
 }

@@ -36,6 +36,12 @@ const CoreConfig = Config.all({
 		cliPath: optStr("TEMPORAL_CLI_PATH"),
 		devServerPort: Config.Port("TEMPORAL_DEV_PORT").pipe(Config.withDefault(7233)),
 		uiPort: Config.Port("TEMPORAL_UI_PORT").pipe(Config.withDefault(8233)),
+		/**
+		 * Workflows a worker keeps in memory between tasks (sticky cache). The SDK's default
+		 * derives it from V8's heap limit, which Bun reports as ~268 MiB: 39 workflows, so
+		 * every signal to any other actor replayed its whole history.
+		 */
+		workerMaxCachedWorkflows: int("WORKER_MAX_CACHED_WORKFLOWS", 2000),
 	}),
 	redis: Config.all({
 		restUrl: optStr("UPSTASH_REDIS_REST_URL"),

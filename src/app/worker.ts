@@ -82,6 +82,8 @@ export async function startWorker(options: {
 	log: Logger;
 	shutdownGraceMs?: number;
 	features?: readonly Feature[];
+	/** Sticky-cache size (default WORKER_MAX_CACHED_WORKFLOWS of the configuration, 2000). */
+	maxCachedWorkflows?: number;
 }): Promise<WorkerHandle> {
 	installRuntime(options.log);
 	const ownClient = options.deps.temporal
@@ -103,6 +105,8 @@ export async function startWorker(options: {
 			features: options.features ?? allFeatures,
 		}),
 		shutdownGraceTime: options.shutdownGraceMs ?? 10_000,
+		maxCachedWorkflows:
+			options.maxCachedWorkflows ?? (options.deps.config ?? loadConfig({})).temporal.workerMaxCachedWorkflows,
 		bundlerOptions: { ignoreModules: [] },
 	});
 	const done = worker
