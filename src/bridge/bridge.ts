@@ -35,6 +35,7 @@ import {
 	type Route,
 	type Routes,
 	releaseEntities,
+	releaseStrayClaims,
 	routeKey,
 } from "./outbox.ts";
 
@@ -159,11 +160,47 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 
 	/**
 	 * The session whose advisory locks are this bridge's claims: a connection
-	 * of its own (postgres.js reconnects it; a closed session's locks are gone
-	 * with it). Releasing always goes to the current session: unlocking what
-	 * it does not hold is a no-op, and no two batches hold the same entity.
+	 * of its own (a closed session's locks are gone with it). A batch claims,
+	 * marks and releases on the connection it started with; unlocking what a
+	 * session does not hold is a no-op, and no two batches hold the same entity.
+	 * Keepalives on both ends: a half-open connection is noticed in about 25 s
+	 * by the server (which then drops its locks) and by postgres.js.
 	 */
-	const locks = createSessionConnection(sql, {});
+	const openLocks = () =>
+		createSessionConnection(sql, {
+			keepAliveSeconds: 10,
+			parameters: { tcp_keepalives_idle: "10", tcp_keepalives_interval: "5", tcp_keepalives_count: "3" },
+		});
+	let locks = openLocks();
+	/**
+	 * A lock connection that stopped answering, or failed, is replaced: closing it ends its
+	 * session, and with it its locks (batches still in flight on it finish unlocked).
+	 * postgres.js can leave a connection killed while queries were queued on it with queries
+	 * that never settle; without this the bridge would wait on it forever.
+	 */
+	const replaceLocks = (broken: Sql) => {
+		if (locks !== broken || stopped) return;
+		locks = openLocks();
+		void broken.end({ timeout: 0 }).catch(() => {});
+		log.debug("bridge lock connection replaced");
+	};
+	const LOCK_QUERY_MS = Math.min(batchTimeoutMs, 3000);
+	/** Every statement on the lock connection is bounded; past the bound the batch fails like any other. */
+	const bounded = <T>(query: Promise<T>): Promise<T> => {
+		let timer: Timer | undefined;
+		return Promise.race([
+			query,
+			new Promise<never>((_, reject) => {
+				timer = setTimeout(
+					() =>
+						reject(new LockConnectionStuck(`bridge lock connection: no answer within ${LOCK_QUERY_MS} ms`)),
+					LOCK_QUERY_MS,
+				);
+			}),
+		]).finally(() => clearTimeout(timer));
+	};
+	/** Counts wake-ups: a batch that saw one while it held entities claims again when it ends. */
+	let wakes = 0;
 
 	/**
 	 * One batch: claim entities (reported through `claimed` as soon as the
@@ -172,18 +209,23 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	 * release the entities. The failed entities' changes stay pending, in order.
 	 */
 	const batch = async (claimed: (keys: string[]) => void) => {
+		const conn = locks;
 		let keys: string[] = [];
+		let claiming = true;
 		try {
-			keys = await claimEntities(locks, entities, [...inFlight, ...resting()]);
+			keys = await bounded(claimEntities(conn, entities, [...inFlight, ...resting()]));
+			claiming = false;
 			for (const key of keys) inFlight.add(key);
 			claimed(keys);
 			if (keys.length === 0) return { n: 0, failure: undefined };
-			const [rows] = await Promise.all([
-				pendingChanges(locks, keys, rowsPerBatch),
-				// Routes read after the changes (one connection runs them in order): a route
-				// committed before a change is then always seen with it.
-				reloadRoutes(locks),
-			]);
+			const [rows] = await bounded(
+				Promise.all([
+					pendingChanges(conn, keys, rowsPerBatch),
+					// Routes read after the changes (one connection runs them in order): a route
+					// committed before a change is then always seen with it.
+					reloadRoutes(conn),
+				]),
+			);
 			const byEntity = Map.groupBy(rows, (r) => r.entity_key);
 			const deadline = Date.now() + batchTimeoutMs;
 			const done: string[] = [];
@@ -192,7 +234,11 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 				[...byEntity.values()].map(async (changes) => {
 					const entity = changes[0]!.entity_key;
 					const groups = byActor(changes, routes);
-					if (groups.some((g) => unknownRoutes.has(g.route))) return; // a newer bridge's work
+					if (groups.some((g) => unknownRoutes.has(g.route))) {
+						// A newer bridge's work: rest it here so it does not come back with every claim.
+						backoff.set(entity, { until: Date.now() + pollIntervalMs, delayMs: pollIntervalMs });
+						return;
+					}
 					// Each actor that hears the entity gets its changes in one signal, in order; the
 					// entity's changes count as delivered only when every actor got them.
 					const results = await Promise.allSettled(
@@ -213,19 +259,30 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 				}),
 			);
 			// One connection, in order: the marks commit before the entities are released.
-			await Promise.all([markDelivered(locks, done), releaseEntities(locks, keys)]);
+			await bounded(Promise.all([markDelivered(conn, done), releaseEntities(conn, keys)]));
 			delivered += done.length;
 			return { n: done.length, failure: failures[0] };
 		} catch (error) {
-			// Whether the session still holds this batch's locks is unknown now: give them all up
-			// (batches still in flight finish unlocked; another bridge may resend, actors skip it).
-			if (keys.length > 0) await locks`select pg_advisory_unlock_all()`.catch(() => {});
+			// What this batch holds (or a claim that failed part-way took) is unknown now: release
+			// every claim of the session but those of the other batches in flight. A closed
+			// session's locks are gone already.
+			if (lostConnection(error)) replaceLocks(conn);
+			else if (keys.length > 0 || claiming) {
+				const mine = new Set(keys);
+				await bounded(
+					releaseStrayClaims(
+						conn,
+						[...inFlight].filter((k) => !mine.has(k)),
+					),
+				).catch(() => replaceLocks(conn));
+			}
 			throw error;
 		}
 	};
 
 	/** Starts one batch; resolves with how many entities it claimed (-1: the claim failed). */
 	const startBatch = (): Promise<number> => {
+		const wakesAtStart = wakes;
 		let keys: string[] = [];
 		let reportClaim!: (n: number) => void;
 		const claim = new Promise<number>((resolve) => {
@@ -246,7 +303,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 				return n;
 			})
 			.catch((error: unknown) => {
-				// Temporal or Postgres unreachable: locks are released (the transaction ended).
+				// Temporal or Postgres unreachable: the batch's entities were released (or went with its session).
 				reportClaim(-1);
 				outage.failed(error);
 				if (!stopped) retryLater();
@@ -257,9 +314,12 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 				batches.delete(running);
 			});
 		batches.add(running);
-		// A batch that delivered frees its entities: changes committed meanwhile may be waiting on them.
+		// A batch frees its entities when it ends: changes committed meanwhile (a delivery, or a
+		// wake-up seen while it held them) may be waiting on them, here and in other bridges.
 		void running.then((n) => {
-			if (n > 0) wake();
+			const woken = wakes !== wakesAtStart && keys.length > 0;
+			if (woken) void sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.catch(() => {});
+			if (n > 0 || woken || wanted) wake();
 			else settleIfIdle();
 		});
 		return claim;
@@ -268,8 +328,8 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	/** Claims batches one after another while there is work and room; one dispatcher at a time. */
 	const dispatch = async () => {
 		while (!stopped) {
+			if (batches.size >= concurrency) return; // `wanted` stays: a finishing batch wakes us
 			wanted = false;
-			if (batches.size >= concurrency) return; // a finishing batch wakes us
 			const claimed = await startBatch();
 			if (claimed < entities && !wanted) return; // nothing more to claim now
 		}
@@ -277,6 +337,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 
 	/** A NOTIFY, a poll, a reconnect or a finished batch: claim what is pending. */
 	const wake = () => {
+		wakes++;
 		if (dispatching) {
 			wanted = true;
 			return;
@@ -297,7 +358,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 
 	/** After a failure: try again soon (doubling up to the poll interval), not only on the next NOTIFY. */
 	const retryLater = () => {
-		if (retryTimer) return;
+		if (retryTimer || stopped) return;
 		retryDelayMs = Math.min(pollIntervalMs, Math.max(250, retryDelayMs * 2));
 		retryTimer = setTimeout(() => {
 			retryTimer = undefined;
@@ -337,6 +398,18 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			await locks.end({ timeout: 1 }).catch(() => {}); // ends the session: its locks go with it
 		},
 	};
+}
+
+class LockConnectionStuck extends Error {
+	override readonly name = "LockConnectionStuck";
+}
+
+/** The lock connection is gone or wedged (its session, and its locks, cannot be trusted). */
+function lostConnection(error: unknown): boolean {
+	if (error instanceof LockConnectionStuck) return true;
+	const e = error as { code?: string; errno?: string } | undefined;
+	const code = `${e?.code ?? ""} ${e?.errno ?? ""} ${error instanceof Error ? error.message : ""}`;
+	return /CONNECTION_(CLOSED|ENDED|DESTROYED)|ECONNRESET|EPIPE|ECONNREFUSED|57P01/.test(code);
 }
 
 /** At most `n` holders at once; the others wait in order. */

@@ -83,17 +83,11 @@ export async function claimEntities(
 	/** Entities resting after a failed delivery, or in flight in this bridge: not claimed now. */
 	except: string[],
 ): Promise<string[]> {
-	// The candidates are collected first (array()), then every one is tried: exactly the
-	// entities returned are held, none is locked and left out (a LIMIT over a locking filter
-	// gives no such guarantee).
+	// herald_claim_entities (migration 00008) walks the pending entities oldest first and
+	// stops once it holds `entities`: those locked elsewhere never crowd out the rest, and
+	// exactly the entities returned are held.
 	const rows = await conn<{ entity_key: string }[]>`
-		select k as entity_key from unnest(array(
-			select entity_key from outbox
-			where delivered_at is null and entity_key <> all(${except}::text[])
-			group by entity_key order by min(id) limit ${entities}
-		)) with ordinality as c(k, n)
-		where pg_try_advisory_lock(hashtextextended('herald-outbox:' || k, 0))
-		order by n`;
+		select k as entity_key from herald_claim_entities(${entities}, ${except}::text[]) k`;
 	return rows.map((r) => r.entity_key);
 }
 
@@ -106,6 +100,16 @@ export async function pendingChanges(
 	return conn<OutboxRow[]>`
 		select id, table_name, operation, entity_key, row_id, created_at from outbox
 		where delivered_at is null and entity_key = any(${entityKeys}) order by id limit ${limit}`;
+}
+
+/**
+ * Releases every outbox claim this session holds except `keep` (the entities
+ * of its other batches in flight): after a claim or a release failed part-way,
+ * whatever it left locked. Returns how many locks it released.
+ */
+export async function releaseStrayClaims(conn: Queryable, keep: string[]): Promise<number> {
+	const [row] = await conn<{ n: number }[]>`select herald_release_stray_claims(${keep}::text[]) as n`;
+	return row!.n;
 }
 
 /** Releases the claim of `entityKeys` (run on the connection that claimed them, after their marks committed). */

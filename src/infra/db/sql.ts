@@ -26,6 +26,10 @@ export function createSessionConnection(
 		applicationName?: string;
 		onclose?: () => void;
 		onnotify?: (channel: string, payload: string) => void;
+		/** postgres.js's own TCP keepalive (default 60 s). */
+		keepAliveSeconds?: number;
+		/** Server settings for this session, sent at connect (e.g. tcp_keepalives_idle). */
+		parameters?: Record<string, string>;
 	},
 ): Sql {
 	// `onnotify` is a postgres.js option its type declarations leave out; `sql.options`
@@ -37,8 +41,10 @@ export function createSessionConnection(
 		max_lifetime: 0,
 		fetch_types: false,
 		onnotice: () => {},
+		...(options.keepAliveSeconds ? { keep_alive: options.keepAliveSeconds } : {}),
 		connection: {
 			...sql.options.connection,
+			...options.parameters,
 			...(options.applicationName ? { application_name: options.applicationName } : {}),
 		},
 		onnotify: options.onnotify,
