@@ -96,7 +96,9 @@ export function createSessionCache(deps: {
 		const entry = entries.get(key);
 		if (!entry) return;
 		entries.delete(key);
-		byUser.get(entry.user.id)?.delete(key);
+		const keys = byUser.get(entry.user.id);
+		keys?.delete(key);
+		if (keys?.size === 0) byUser.delete(entry.user.id);
 	};
 	const dropUser = (userId: string) => {
 		for (const key of byUser.get(userId) ?? []) entries.delete(key);
@@ -150,9 +152,11 @@ export function createSessionCache(deps: {
 	const connect = async () => {
 		if (stopped || state === "off") return;
 		try {
-			const [row] = await listener<{ pid: number }[]>`select pg_backend_pid() as pid`;
-			await listener`listen ${listener(AUTH_CHANNEL)}`;
-			listenerPid = row!.pid;
+			// One message, so the pid is the listening session's even if a reconnect happens meanwhile.
+			const results = (await listener.unsafe(
+				`listen "${AUTH_CHANNEL}"; select pg_backend_pid() as pid`,
+			)) as unknown as Array<Array<{ pid: number }>>;
+			listenerPid = results[1]![0]!.pid;
 			lastEcho = Date.now();
 			clear(); // nothing heard while not listening can be trusted
 			reconnectDelayMs = 0;
@@ -192,7 +196,7 @@ export function createSessionCache(deps: {
 		entry !== undefined && Date.now() - entry.at < settings.ttlSeconds * 1000;
 
 	const store = (key: string, user: UserRow, since: number) => {
-		if (state !== "live" || since !== generation) return; // an invalidation raced this lookup
+		if (!trusted() || since !== generation) return; // an invalidation raced this lookup
 		if (entries.size >= settings.maxEntries) {
 			const oldest = entries.keys().next().value;
 			if (oldest !== undefined) drop(oldest);
@@ -202,12 +206,15 @@ export function createSessionCache(deps: {
 		byUser.set(user.id, keys.add(key));
 	};
 
+	/** Live, and heard from lately: a listener that went quiet (half-open, stalled) is not trusted. */
+	const trusted = () => state === "live" && Date.now() - lastEcho < 2 * settings.heartbeatMs;
+
 	const cached = async <U extends UserRow | undefined>(
 		key: string,
 		load: () => Promise<U>,
 		accept: (user: UserRow) => boolean,
 	): Promise<U> => {
-		if (state === "live") {
+		if (trusted()) {
 			const entry = entries.get(key);
 			if (fresh(entry) && accept(entry!.user)) return entry!.user as U;
 		}
