@@ -3,7 +3,7 @@
  * the live sessions it has seen (and of external identities), so a bearer
  * check costs no database round trip. The database stays the authority:
  *
- * - Triggers (migration 00008) NOTIFY `herald_auth` at commit whenever a
+ * - Triggers (migration 00009) NOTIFY `herald_auth` at commit whenever a
  *   session is revoked or deleted (`s:<id>`), a user changes or is deleted
  *   (`u:<id>`), or an external identity is unlinked. A dedicated LISTEN
  *   connection per process drops the matching entries.

@@ -83,7 +83,7 @@ export async function claimEntities(
 	/** Entities resting after a failed delivery, or in flight in this bridge: not claimed now. */
 	except: string[],
 ): Promise<string[]> {
-	// herald_claim_entities (migration 00008) walks the pending entities oldest first and
+	// herald_claim_entities (migration 00009) walks the pending entities oldest first and
 	// stops once it holds `entities`: those locked elsewhere never crowd out the rest, and
 	// exactly the entities returned are held.
 	const rows = await conn<{ entity_key: string }[]>`
