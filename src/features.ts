@@ -11,6 +11,7 @@ import { eventsFeature } from "./events/feature.ts";
 import type { Feature } from "./feature.ts";
 import { maintenanceFeature } from "./maintenance/feature.ts";
 import { notificationsFeature } from "./notifications/feature.ts";
+import { remindersFeature } from "./reminders/feature.ts";
 import { usersFeature } from "./users/feature.ts";
 
 export const features: readonly Feature[] = [
@@ -19,6 +20,7 @@ export const features: readonly Feature[] = [
 	adminFeature,
 	notificationsFeature,
 	eventsFeature,
+	remindersFeature,
 	channelsFeature,
 	deliveriesFeature,
 	maintenanceFeature,
