@@ -30,8 +30,9 @@ create table reminders (
   snoozed_key text,
   -- Bumped to re-plan without a visible change (the owner's time zone changed).
   plan_version integer not null default 0,
-  -- When the schedule was last set: firings it put in the past are due from here (see README).
-  planned_from timestamptz not null default now(),
+  -- When the actor took up the current schedule (its clock; null = not yet): firings the schedule
+  -- put in the past are due from here (see README).
+  planned_from timestamptz,
   -- Derived by the actor's activity: every firing scheduled at or before this was handled.
   fired_through timestamptz,
   next_fire_at timestamptz,
@@ -51,25 +52,29 @@ create index reminders_contact on reminders (subject_contact_id) where subject_c
 create index reminders_transaction on reminders (subject_transaction_id) where subject_transaction_id is not null;
 create trigger reminders_touch before update on reminders for each row execute function herald_touch_updated_at();
 
--- A new schedule (or a re-plan) starts from now: firings it puts in the past are due from here.
+-- A new schedule (or a re-plan) starts when the actor takes it up: firings it puts in the past are
+-- due from then. The actor's clock, not the database's: its timers run on Temporal's time.
 create function herald_reminder_replanned() returns trigger language plpgsql as $$
 begin
   if (new.local_start, new.time_zone, new.follow_due_date, new.rrule, new.exdates, new.offsets, new.plan_version)
      is distinct from
      (old.local_start, old.time_zone, old.follow_due_date, old.rrule, old.exdates, old.offsets, old.plan_version)
   then
-    new.planned_from := now();
+    new.planned_from := null;
   end if;
   return new;
 end $$;
 create trigger reminders_replanned before update on reminders
   for each row execute function herald_reminder_replanned();
 
--- Changes the actor must see reach the outbox; its own derived columns do not (they would only wake it).
+-- Changes the actor must see reach the outbox. Its own writes do not (its activity sets
+-- `herald.reminder_actor` for its transaction): they would only wake it, or start it again
+-- just after it ended on a series it completed itself.
 create trigger reminders_capture after insert or delete on reminders
   for each row execute function herald_capture_change('reminder_changes', 'id');
 create trigger reminders_capture_update after update on reminders
   for each row when (
+    current_setting('herald.reminder_actor', true) is distinct from 'on' and
     (old.title, old.notes, old.subject_contact_id, old.subject_transaction_id, old.local_start, old.time_zone,
      old.follow_due_date, old.rrule, old.exdates, old.offsets, old.status, old.snoozed_until, old.snoozed_key,
      old.plan_version, old.deleted_at)

@@ -3,24 +3,14 @@
  * bridge signals it on every change of its row; it re-plans (an activity:
  * recurrence and time zones are not workflow code), sleeps on a durable
  * timer until the next firing, and on waking lets the same activity send
- * what is due. Every notification goes to its own `deliverNotification`
- * child (parent close policy ABANDON). The actor ends when the reminder is
+ * what is due; that activity also starts each notification's
+ * `deliverNotification` workflow (by business id, so never twice). The actor ends when the reminder is
  * paused, completed, cancelled or deleted (a resume or a restore starts it
  * again through the outbox), and continues-as-new before its history grows
  * large, so a series of any length keeps a bounded history.
  */
-import { WorkflowExecutionAlreadyStartedError } from "@temporalio/common";
-import {
-	allHandlersFinished,
-	condition,
-	defineQuery,
-	ParentClosePolicy,
-	setHandler,
-	startChild,
-} from "@temporalio/workflow";
+import { allHandlersFinished, condition, defineQuery, setHandler } from "@temporalio/workflow";
 import type { createReminderActivities, ReminderActorView } from "../activities/reminders/index.ts";
-import { deliverNotification } from "./delivery.ts";
-import { deliveryWorkflowId } from "./delivery-plan.ts";
 import { featureActivities } from "./kit/activities.ts";
 import {
 	type ActorCounters,
@@ -72,9 +62,7 @@ export async function reminderActor(
 		if (dirty) {
 			dirty = false;
 			// The workflow's clock (deterministic; skipped ahead by the time-skipping test server).
-			const result = await syncReminder(reminderId, Date.now());
-			view = result.view;
-			await startDeliveries(result.notificationIds);
+			view = (await syncReminder(reminderId, Date.now())).view;
 		}
 		if (view.status !== "active" && view.status !== "loading") {
 			await condition(allHandlersFinished);
@@ -95,21 +83,4 @@ export async function reminderActor(
 		state.wakeups++;
 		dirty = true; // the timer fired: the activity sends what is due now
 	}
-}
-
-/** One delivery workflow per notification, by business id (a running or finished one is not doubled). */
-async function startDeliveries(notificationIds: string[]): Promise<void> {
-	await Promise.all(
-		notificationIds.map(async (notificationId) => {
-			try {
-				await startChild(deliverNotification, {
-					workflowId: deliveryWorkflowId(notificationId),
-					args: [{ notificationId }],
-					parentClosePolicy: ParentClosePolicy.ABANDON,
-				});
-			} catch (error) {
-				if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-			}
-		}),
-	);
 }

@@ -14,8 +14,13 @@ export const remindersFeature = defineFeature({
 	name: REMINDERS,
 	config: remindersConfig,
 	routes: ({ auth, sql }) => reminderRoutes({ auth }, createReminderService({ sql })),
-	activities: ({ sql, config }) =>
-		createReminderActivities({ sql, lateMs: reminderSettings(config).missedAfterSeconds * 1000 }),
+	activities: ({ sql, config, temporal, taskQueue }) =>
+		createReminderActivities({
+			sql,
+			temporal,
+			taskQueue,
+			lateMs: reminderSettings(config).missedAfterSeconds * 1000,
+		}),
 	actors: [
 		{
 			actor: reminderActorDefinition,

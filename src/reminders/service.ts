@@ -190,7 +190,6 @@ export function createReminderService(deps: { sql: Sql }) {
 			const until = body.until !== undefined ? new Date(body.until) : new Date(now + body.minutes! * 60_000);
 			if (Number.isNaN(until.getTime())) throw invalid("until", "invalid", "until is not a valid date-time");
 			if (until.getTime() <= now) throw invalid("until", "not_in_future", "until must be in the future");
-			if (until.getTime() > now + 366 * 86_400_000) throw invalid("until", "too_far", "at most a year ahead");
 			return locked(ownerId, id, async (tx, row) => {
 				if (row.status !== "active") throw notActive(row.status, "snoozed");
 				const pending = upcoming(await stateOf(tx, ownerId, id), now, 1)[0];
@@ -209,23 +208,14 @@ export function createReminderService(deps: { sql: Sql }) {
 			});
 		},
 
-		/** Firings that fell due while paused are skipped: the reminder resumes with the next one. */
+		/** Resuming re-plans, like a schedule change: of the firings missed while paused, only the latest is sent. */
 		async resume(ownerId: string, id: string): Promise<ReminderView> {
 			return locked(ownerId, id, async (tx, row) => {
 				if (row.status === "active") return toReminderView(row);
 				if (row.status !== "paused") throw notActive(row.status, "resumed");
-				const [r] = await tx<
-					{ fired_through: Date | null }[]
-				>`select fired_through from reminders where id = ${id}`;
-				const now = new Date();
-				const through = r?.fired_through && r.fired_through > now ? r.fired_through : now;
+				await tx`update reminders set plan_version = plan_version + 1 where id = ${id}`;
 				return toReminderView(
-					await updateReminder(tx, id, {
-						status: "active",
-						fired_through: through,
-						snoozed_until: null,
-						snoozed_key: null,
-					}),
+					await updateReminder(tx, id, { status: "active", snoozed_until: null, snoozed_key: null }),
 				);
 			});
 		},

@@ -14,6 +14,8 @@ export interface ReminderStateRow {
 	subject_contact_id: string | null;
 	subject_transaction_id: string | null;
 	deleted_at: Date | null;
+	/** The actor has not taken up this schedule yet (it records `planned_from` when it does). */
+	newSchedule: boolean;
 	state: ReminderState;
 }
 
@@ -34,17 +36,19 @@ interface Raw {
 	status: ReminderStatus;
 	snoozed_until: Date | null;
 	snoozed_key: string | null;
-	planned_from: Date;
+	planned_from: Date | null;
 	fired_through: Date | null;
 }
 
-export const toStateRow = (r: Raw): ReminderStateRow => ({
+/** `nowMs` stands in for a schedule the actor has not taken up yet. */
+export const toStateRow = (r: Raw, nowMs: number): ReminderStateRow => ({
 	id: r.id,
 	owner_id: r.owner_id,
 	title: r.title,
 	subject_contact_id: r.subject_contact_id,
 	subject_transaction_id: r.subject_transaction_id,
 	deleted_at: r.deleted_at,
+	newSchedule: r.planned_from === null,
 	state: {
 		status: r.status,
 		schedule: {
@@ -55,7 +59,7 @@ export const toStateRow = (r: Raw): ReminderStateRow => ({
 			offsets: r.offsets,
 		},
 		firedThroughMs: r.fired_through ? r.fired_through.getTime() : null,
-		plannedFromMs: r.planned_from.getTime(),
+		plannedFromMs: r.planned_from ? r.planned_from.getTime() : nowMs,
 		snooze:
 			r.snoozed_until && r.snoozed_key ? { id: r.snoozed_key, untilMs: r.snoozed_until.getTime() } : null,
 	},
@@ -64,7 +68,7 @@ export const toStateRow = (r: Raw): ReminderStateRow => ({
 export async function loadReminderState(
 	sql: Queryable,
 	id: string,
-	options: { lock?: boolean; ownerId?: string } = {},
+	options: { lock?: boolean; ownerId?: string; nowMs?: number } = {},
 ): Promise<ReminderStateRow | undefined> {
 	const [row] = await sql<Raw[]>`
 		select r.id, r.owner_id, r.title, r.subject_contact_id, r.subject_transaction_id, r.deleted_at,
@@ -77,5 +81,5 @@ export async function loadReminderState(
 		left join transactions t on t.id = r.subject_transaction_id
 		where r.id = ${id} ${options.ownerId ? sql`and r.owner_id = ${options.ownerId}` : sql``}
 		${options.lock ? sql`for update of r` : sql``}`;
-	return row ? toStateRow(row) : undefined;
+	return row ? toStateRow(row, options.nowMs ?? Date.now()) : undefined;
 }
