@@ -243,6 +243,24 @@ const isNewYorkDst = (day: string) =>
 		.format(new Date(`${day}T12:00:00Z`))
 		.endsWith("EDT");
 
+describe("long series", () => {
+	test("an hourly series continues-as-new: each run's history stays bounded", async () => {
+		const owner = await user();
+		const now = await rig.env.currentTimeMs();
+		const start = new Date(now + 3_600_000).toISOString().slice(0, 13);
+		const id = await create(owner, { dueAt: `${start}:00`, timeZone: "UTC", rrule: "FREQ=HOURLY;COUNT=420" });
+		await planned(id, `${start}:00:00.000Z`);
+		await rig.skipTo(new Date(Date.parse(`${start}:00:00Z`) + 420 * 3_600_000).toISOString());
+		expect(await ended(id)).toEqual({ ended: "completed" });
+		const handle = rig.env.client.workflow.getHandle(`reminder:${id}`);
+		const last = await handle.fetchHistory();
+		const first = last.events![0]!.workflowExecutionStartedEventAttributes!;
+		expect(first.continuedExecutionRunId).toBeTruthy(); // the run that ended is not the first
+		expect(last.events!.length).toBeLessThan(4200);
+		expect(await sent(id)).toHaveLength(420);
+	}, 120_000);
+});
+
 describe("downtime", () => {
 	/**
 	 * The actor wakes four days and five hours after the first of four firings it slept through:
