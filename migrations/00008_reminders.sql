@@ -85,7 +85,8 @@ create trigger reminders_capture_update after update on reminders
   execute function herald_capture_change('reminder_changes', 'id');
 
 -- Subjects: a reminder follows its contact's or transaction's soft delete, and comes back with
--- its restore only if it went with it (same deleted_at). A settled debt completes its reminders;
+-- its restore only if it went with it (same deleted_at), re-planned (as a resume is: what it
+-- missed meanwhile is not sent as a "missed" summary). A settled debt completes its reminders;
 -- a moved due date re-plans the reminders that follow it.
 create function herald_reminders_follow_contact() returns trigger language plpgsql as $$
 begin
@@ -93,7 +94,7 @@ begin
     update reminders set deleted_at = new.deleted_at
       where subject_contact_id = new.id and deleted_at is null;
   elsif old.deleted_at is not null and new.deleted_at is null then
-    update reminders set deleted_at = null
+    update reminders set deleted_at = null, plan_version = plan_version + 1
       where subject_contact_id = new.id and deleted_at = old.deleted_at;
   end if;
   return null;
@@ -107,7 +108,7 @@ begin
     update reminders set deleted_at = new.deleted_at
       where subject_transaction_id = new.id and deleted_at is null;
   elsif old.deleted_at is not null and new.deleted_at is null then
-    update reminders set deleted_at = null
+    update reminders set deleted_at = null, plan_version = plan_version + 1
       where subject_transaction_id = new.id and deleted_at = old.deleted_at;
   end if;
   if new.status = 'settled' and old.status is distinct from 'settled' then
