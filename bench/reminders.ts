@@ -72,7 +72,7 @@ async function round(db: Sql, owner: string, label: string, n: number, lead: num
 		await db<{ id: string }[]>`
 			insert into reminders (owner_id, title, local_start, time_zone)
 			select ${owner}, ${`${label} `} || g,
-				to_timestamp((${first} + floor((g - 1) * ${(spread * 1000) / Math.max(1, n)})) / 1000.0)
+				to_timestamp((${first} + floor((g - 1) * ${(spread * 1000) / Math.max(1, n)}::float8)) / 1000.0)
 					at time zone 'UTC',
 				'UTC'
 			from generate_series(1, ${n}) g returning id`
