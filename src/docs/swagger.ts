@@ -77,7 +77,7 @@ export function docs(options: { version: string }) {
 						{ name: "notifications", description: "The in-app inbox; live at WS /ws/notifications" },
 						{ name: "channels", description: "Where notifications go: webhook, email, Telegram" },
 						{ name: "deliveries", description: "Each delivery to a channel and its attempts" },
-						{ name: "reminders", description: "Reminders as durable timers: RRULE, time zones, snooze (seed 001)" },
+						{ name: "reminders", description: "Reminders as durable timers: RRULE, time zones (seed 001)" },
 						{ name: "seed-001", description: "Seed 001 (Debitum) paths, on the same handlers as /api/v1" },
 					],
 					components: {
