@@ -15,8 +15,9 @@
  * 100) reminders first, on the same worker, at light load.
  *
  * Knobs: BENCH_REMINDERS, BENCH_SPREAD_SECONDS, BENCH_LEAD_SECONDS (time from
- * insert to the first due firing, default 20 + n/100), BENCH_BASELINE,
- * BENCH_HISTORY_SAMPLE (default 50).
+ * insert to the first due firing; default: 15 s + 1.5 × n ÷ the baseline's
+ * actor start rate, so the actors have all planned before the first is due),
+ * BENCH_BASELINE, BENCH_HISTORY_SAMPLE (default 50).
  */
 import { resolveInfra } from "../src/app/infra.ts";
 import { migrate } from "../src/app/migrate.ts";
@@ -29,7 +30,8 @@ import { BUN, type Child, fmt, knob, machine, readRss, spawnChild, stopChild, su
 
 const count = Math.round(knob("BENCH_REMINDERS", 10_000));
 const spreadSeconds = knob("BENCH_SPREAD_SECONDS", 180);
-const leadSeconds = knob("BENCH_LEAD_SECONDS", 20 + count / 100);
+/** Unset: from the baseline's start rate, so every actor has planned before the first firing is due. */
+const leadKnob = process.env.BENCH_LEAD_SECONDS ? knob("BENCH_LEAD_SECONDS", 1) : undefined;
 const baselineCount = Math.round(knob("BENCH_BASELINE", 100));
 const historySample = Math.round(knob("BENCH_HISTORY_SAMPLE", 50));
 const log = createLogger("warn");
@@ -132,7 +134,14 @@ try {
 	const [owner] =
 		await sql`insert into users (email, display_name) values ('bench@example.com', 'B') returning id`;
 	const lines: string[] = [];
-	if (baselineCount > 0) lines.push((await round(sql, owner!.id, "baseline", baselineCount, 5, 20)).line);
+	let startRate = 100; // actors planned per second, before the baseline measured it
+	if (baselineCount > 0) {
+		const base = await round(sql, owner!.id, "baseline", baselineCount, 5, 20);
+		lines.push(base.line);
+		if (base.r.plannedSeconds > 0) startRate = baselineCount / base.r.plannedSeconds;
+	}
+	const leadSeconds = leadKnob ?? Math.ceil(15 + (1.5 * count) / startRate);
+	console.log(`lead ${leadSeconds} s (start rate ${fmt(startRate, 1)} actors/s in the baseline)`);
 	const main = await round(sql, owner!.id, "load", count, leadSeconds, spreadSeconds);
 	lines.push(main.line);
 	const { rssMb, hwmMb } = readRss(pid);
