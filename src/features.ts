@@ -12,6 +12,7 @@ import { eventsFeature } from "./events/feature.ts";
 import type { Feature } from "./feature.ts";
 import { maintenanceFeature } from "./maintenance/feature.ts";
 import { notificationsFeature } from "./notifications/feature.ts";
+import { remindersFeature } from "./reminders/feature.ts";
 import { usersFeature } from "./users/feature.ts";
 
 export const features: readonly Feature[] = [
@@ -20,6 +21,7 @@ export const features: readonly Feature[] = [
 	adminFeature,
 	notificationsFeature,
 	eventsFeature,
+	remindersFeature,
 	channelsFeature,
 	deliveriesFeature,
 	debtsFeature,

@@ -4,7 +4,10 @@
  * cancellation notices) replay on today's workflow code without a
  * nondeterminism error. Recorded with the 0.1 worker: an event actor through
  * registrations, a cancellation that promoted the waitlist, an edit; and the
- * delivery workflow it started. Add a history here whenever a workflow changes.
+ * delivery workflow it started; and the reminder actor (added with it, recorded by
+ * test/fixtures/record-reminder-history.ts: a daily series across the spring
+ * DST change with offsets, a snooze, a schedule edit, a cancel). Add a
+ * history here whenever a workflow changes.
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -19,7 +22,7 @@ const history = (name: string) =>
 	);
 
 describe("replay of recorded histories", () => {
-	for (const name of ["event-actor-0.1", "deliver-notification-0.1"])
+	for (const name of ["event-actor-0.1", "deliver-notification-0.1", "reminder-actor-0.1"])
 		test(`${name} replays on today's code`, async () => {
 			const recorded = history(name);
 			expect(recorded.events?.length ?? 0).toBeGreaterThan(10);

@@ -3,3 +3,4 @@ export { dailyCleanup } from "./cleanup.ts";
 export { deliverNotification } from "./delivery.ts";
 export { eventActor } from "./event.ts";
 export { reconcile } from "./reconcile.ts";
+export { reminderActor } from "./reminder.ts";

@@ -88,6 +88,7 @@ export function docs(options: { version: string }) {
 							description:
 								"Seed 001's own paths (/api/contacts, /api/transactions, /api/auth/…), on the same handlers as /api/v1",
 						},
+						{ name: "reminders", description: "Reminders as durable timers: RRULE, time zones (seed 001)" },
 					],
 					components: {
 						securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },

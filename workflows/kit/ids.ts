@@ -6,6 +6,7 @@
  */
 import { deliveryWorkflowId } from "../delivery-plan.ts";
 import { eventActorDefinition } from "../event.ts";
+import { reminderActorDefinition } from "../reminder.ts";
 
 export const workflowIds = {
 	cleanup: (runKey: string) => `cleanup:${runKey}`,
@@ -13,6 +14,7 @@ export const workflowIds = {
 	/** One delivery workflow per notification; the event actor starts it as a child. */
 	delivery: deliveryWorkflowId,
 	event: eventActorDefinition.workflowId,
+	reminder: reminderActorDefinition.workflowId,
 } as const;
 
 export const scheduleIds = {
