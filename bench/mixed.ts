@@ -18,6 +18,7 @@ const seconds = knob("BENCH_SECONDS", 20);
 interface User {
 	token: string;
 	events: string[];
+	contacts: string[];
 }
 
 interface Ctx {
@@ -38,6 +39,10 @@ interface Step {
 const json = (token: string) => ({ authorization: `Bearer ${token}`, "content-type": "application/json" });
 const pick = <T>(xs: T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
 const future = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+
+const today = () => new Date().toISOString().slice(0, 10);
+/** A local wall time (no offset) a few days ahead. */
+const localSoon = () => new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 16);
 
 const MIX: readonly Step[] = [
 	{
@@ -100,6 +105,60 @@ const MIX: readonly Step[] = [
 		run: ({ base, user }) => fetch(`${base}/api/v1/notifications?limit=20`, { headers: json(user.token) }),
 	},
 	{
+		name: "POST /api/v1/contacts",
+		weight: 3,
+		ok: [201],
+		run: async ({ base, user }) => {
+			const res = await fetch(`${base}/api/v1/contacts`, {
+				method: "POST",
+				headers: json(user.token),
+				body: JSON.stringify({ name: `Contact ${user.contacts.length}` }),
+			});
+			if (res.status === 201) user.contacts.push(((await res.clone().json()) as { id: string }).id);
+			return res;
+		},
+	},
+	{
+		name: "POST /api/v1/transactions",
+		weight: 8,
+		ok: [201],
+		run: ({ base, user }) =>
+			fetch(`${base}/api/v1/transactions`, {
+				method: "POST",
+				headers: json(user.token),
+				body: JSON.stringify({
+					contactId: pick(user.contacts),
+					kind: Math.random() < 0.5 ? "lent" : "borrowed",
+					amountMinor: 100 + Math.floor(Math.random() * 10_000),
+					currency: Math.random() < 0.8 ? "EUR" : "USD",
+					occurredOn: today(),
+				}),
+			}),
+	},
+	{
+		name: "GET /api/v1/balances",
+		weight: 5,
+		ok: [200],
+		run: ({ base, user }) => fetch(`${base}/api/v1/balances`, { headers: json(user.token) }),
+	},
+	{
+		name: "POST /api/v1/reminders",
+		weight: 3,
+		ok: [201],
+		run: ({ base, user }) =>
+			fetch(`${base}/api/v1/reminders`, {
+				method: "POST",
+				headers: json(user.token),
+				body: JSON.stringify({ title: "mixed load", dueAt: localSoon(), timeZone: "Europe/Berlin" }),
+			}),
+	},
+	{
+		name: "GET /api/v1/reminders",
+		weight: 4,
+		ok: [200],
+		run: ({ base, user }) => fetch(`${base}/api/v1/reminders?limit=20`, { headers: json(user.token) }),
+	},
+	{
 		name: "GET /api/v1/users/me",
 		weight: 15,
 		ok: [200],
@@ -149,15 +208,20 @@ export async function runMixed(): Promise<void> {
 					body: JSON.stringify({ email, password }),
 				});
 				if (login.status !== 200) throw new Error(`login answered ${login.status}`);
-				return { token: ((await login.json()) as { accessToken: string }).accessToken, events: [] };
+				return {
+					token: ((await login.json()) as { accessToken: string }).accessToken,
+					events: [],
+					contacts: [],
+				};
 			}),
 		);
-		// Every user starts with one event of its own, so every route has something to act on.
+		// Every user starts with one event and one contact, so every route has something to act on.
 		const shared: string[] = [];
-		for (const user of people) {
-			const res = await MIX.find((s) => s.name === "POST /api/v1/events")!.run({ base, user, shared });
-			if (res.status !== 201) throw new Error(`create event answered ${res.status}`);
-		}
+		for (const user of people)
+			for (const name of ["POST /api/v1/events", "POST /api/v1/contacts"]) {
+				const res = await MIX.find((s) => s.name === name)!.run({ base, user, shared });
+				if (res.status !== 201) throw new Error(`${name} answered ${res.status}: ${await res.text()}`);
+			}
 		const next = chooser(MIX);
 		const stats = new Map(
 			MIX.map((s) => [s.name, { latencies: [] as number[], errors: 0, statuses: new Map<number, number>() }]),
