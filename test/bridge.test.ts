@@ -91,6 +91,19 @@ describe("notify bridge", () => {
 		}
 	}, 120_000);
 
+	test("one batch in flight at a time (every slot taken while changes keep coming): still drains, in order, once", async () => {
+		const ids = await createEvents(12);
+		const b = await actors.bridge(db.sql, 60_000, { concurrency: 1, entitiesPerBatch: 1 });
+		try {
+			// Wake-ups arrive while the only slot is taken; the finishing batch must pick them up.
+			await updateEvents(ids, 60);
+			await eventually(async () => (await undelivered()) === 0, { what: "all delivered", timeoutMs: 60_000 });
+			await expectActorsApplied(ids);
+		} finally {
+			await b.stop();
+		}
+	}, 120_000);
+
 	test("the LISTEN connection killed mid-stream: the bridge reconnects and loses nothing", async () => {
 		const ids = await createEvents(5);
 		const b = await bridge(); // safety timer at 60 s: only NOTIFY and reconnect can deliver in time

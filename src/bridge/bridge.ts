@@ -344,7 +344,9 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		}
 		dispatching = dispatch().finally(() => {
 			dispatching = undefined;
-			if (wanted && !stopped) wake();
+			// Every slot taken: `wanted` stays set and the next batch to finish wakes us (waking
+			// now would only find the slots full again, a loop that never yields).
+			if (wanted && !stopped && batches.size < concurrency) wake();
 			else settleIfIdle();
 		});
 	};

@@ -14,7 +14,11 @@ export interface Actors {
 	temporal: TemporalClientHandle;
 	worker: WorkerHandle;
 	/** A notify bridge on `sql` that signals these actors (60 s safety poll unless given). */
-	bridge(sql: Sql, pollIntervalMs?: number): Promise<BridgeHandle>;
+	bridge(
+		sql: Sql,
+		pollIntervalMs?: number,
+		tuning?: { concurrency?: number; entitiesPerBatch?: number },
+	): Promise<BridgeHandle>;
 	stop(): Promise<void>;
 }
 
@@ -48,13 +52,14 @@ export async function startActors(sql: Sql, name: string, options: ActorOptions 
 		taskQueue,
 		temporal,
 		worker,
-		bridge: (bridgeSql, pollIntervalMs = 60_000) =>
+		bridge: (bridgeSql, pollIntervalMs = 60_000, tuning = {}) =>
 			startBridge({
 				sql: bridgeSql,
 				temporal: temporal.client,
 				taskQueue,
 				log: createLogger("warn"),
 				pollIntervalMs,
+				...tuning,
 			}),
 		async stop() {
 			await worker.shutdown();
