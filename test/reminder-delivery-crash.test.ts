@@ -14,7 +14,7 @@ import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY, spawnDeliveryWorker } from "./support/delivery.ts";
 import { testEnv } from "./support/env.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "./support/receivers.ts";
+import { hangingFirstCall, type WebhookReceiver } from "./support/receivers.ts";
 import { register } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
 
@@ -28,15 +28,7 @@ let child: ReturnType<typeof Bun.spawn> | undefined;
 let firstRequest: Promise<void>;
 
 beforeAll(async () => {
-	let arrived = () => {};
-	firstRequest = new Promise<void>((resolve) => {
-		arrived = resolve;
-	});
-	receiver = startWebhookReceiver((_call, i) => {
-		if (i > 0) return new Response("applied", { status: 200 });
-		arrived();
-		return receiver.hang();
-	});
+	({ receiver, firstRequest } = hangingFirstCall());
 	t = await startTestApp(FAST_DELIVERY);
 	kit = await deliveryKit();
 	const env = await testEnv();

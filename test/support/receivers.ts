@@ -120,3 +120,21 @@ export async function startSmtpStandIn(): Promise<SmtpStandIn> {
 		stop: () => catcher.stop(),
 	};
 }
+
+/**
+ * A target whose first call hangs (a worker killed mid-delivery never hears
+ * back) and whose later calls apply: `firstRequest` resolves when the first
+ * call has arrived.
+ */
+export function hangingFirstCall(): { receiver: WebhookReceiver; firstRequest: Promise<void> } {
+	let arrived = () => {};
+	const firstRequest = new Promise<void>((resolve) => {
+		arrived = resolve;
+	});
+	const receiver: WebhookReceiver = startWebhookReceiver((_call, i) => {
+		if (i > 0) return new Response("applied", { status: 200 });
+		arrived();
+		return receiver.hang();
+	});
+	return { receiver, firstRequest };
+}
