@@ -19,14 +19,11 @@
  * actor start rate, so the actors have all planned before the first is due),
  * BENCH_BASELINE, BENCH_HISTORY_SAMPLE (default 50).
  */
-import { resolveInfra } from "../src/app/infra.ts";
 import { migrate } from "../src/app/migrate.ts";
 import { type BridgeHandle, startBridge } from "../src/bridge/bridge.ts";
-import { loadConfig } from "../src/config.ts";
-import { createSql, type Sql } from "../src/infra/db/sql.ts";
-import { createLogger } from "../src/infra/log.ts";
-import { connectTemporalClient } from "../src/infra/temporal/client.ts";
-import { BUN, type Child, fmt, knob, machine, readRss, spawnChild, stopChild, summary } from "./lib/proc.ts";
+import type { Sql } from "../src/infra/db/sql.ts";
+import { embeddedServices, spawnWorker } from "./lib/actors.ts";
+import { type Child, fmt, knob, machine, readRss, stopChild, summary } from "./lib/proc.ts";
 
 const count = Math.round(knob("BENCH_REMINDERS", 10_000));
 const spreadSeconds = knob("BENCH_SPREAD_SECONDS", 180);
@@ -34,17 +31,7 @@ const spreadSeconds = knob("BENCH_SPREAD_SECONDS", 180);
 const leadKnob = process.env.BENCH_LEAD_SECONDS ? knob("BENCH_LEAD_SECONDS", 1) : undefined;
 const baselineCount = Math.round(knob("BENCH_BASELINE", 100));
 const historySample = Math.round(knob("BENCH_HISTORY_SAMPLE", 50));
-const log = createLogger("warn");
-
-const config = loadConfig({
-	...process.env,
-	HERALD_ENV: "test",
-	HERALD_DATA_DIR: ".herald/bench",
-	LOG_LEVEL: "warn",
-});
-const infra = await resolveInfra(config, { embedded: true, ephemeral: true, log });
-const sql = createSql(infra.databaseUrl, { max: 8 });
-const temporal = await connectTemporalClient({ address: infra.temporalAddress, namespace: "default" });
+const { infra, sql, temporal, log, stop } = await embeddedServices(8);
 const taskQueue = `bench-reminders-${process.pid}`;
 let worker: Child | undefined;
 let bridge: BridgeHandle | undefined;
@@ -111,18 +98,7 @@ async function round(db: Sql, owner: string, label: string, n: number, lead: num
 
 try {
 	await migrate(sql);
-	worker = spawnChild([BUN, "src/main.ts", "worker"], {
-		PATH: process.env.PATH,
-		HOME: process.env.HOME,
-		HERALD_ENV: "production",
-		LOG_LEVEL: "info",
-		DATABASE_URL: infra.databaseUrl,
-		TEMPORAL_ADDRESS: infra.temporalAddress,
-		TEMPORAL_TASK_QUEUE: taskQueue,
-		UPSTASH_REDIS_REST_URL: infra.redisRestUrl,
-		UPSTASH_REDIS_REST_TOKEN: infra.redisRestToken,
-	});
-	await worker.waitForLine(/worker running/, 120_000);
+	worker = await spawnWorker(infra, taskQueue);
 	const pid = worker.proc.pid;
 	rssTimer = setInterval(() => {
 		try {
@@ -130,7 +106,7 @@ try {
 		} catch {}
 	}, 1000);
 	const rssIdle = readRss(pid).rssMb;
-	bridge = await startBridge({ sql, temporal: temporal.client, taskQueue, log, pollIntervalMs: 5000 });
+	bridge = await startBridge({ sql, temporal, taskQueue, log, pollIntervalMs: 5000 });
 	const [owner] =
 		await sql`insert into users (email, display_name) values ('bench@example.com', 'B') returning id`;
 	const lines: string[] = [];
@@ -151,15 +127,14 @@ try {
 	const sample = main.r.ids.slice(0, historySample);
 	const events: number[] = [];
 	for (const id of sample) {
-		const handle = temporal.client.workflow.getHandle(`reminder:${id}`);
+		const handle = temporal.workflow.getHandle(`reminder:${id}`);
 		const history = await handle.fetchHistory().catch(() => undefined);
 		if (history?.events) events.push(history.events.length);
 	}
 	const [delivery] = await sql<{ id: string }[]>`
 		select id from notifications where data->>'reminderId' = ${sample[0] ?? ""} limit 1`;
 	const deliveryEvents = delivery
-		? ((await temporal.client.workflow.getHandle(`delivery:${delivery.id}`).fetchHistory()).events?.length ??
-			0)
+		? ((await temporal.workflow.getHandle(`delivery:${delivery.id}`).fetchHistory()).events?.length ?? 0)
 		: 0;
 	lines.push(
 		`history per reminder (one firing, ${events.length} sampled actors): median ${fmt(pct(events, 50))} events, ` +
@@ -181,8 +156,6 @@ try {
 	if (rssTimer) clearInterval(rssTimer);
 	await bridge?.stop().catch(() => {});
 	if (worker) await stopChild(worker, 20_000).catch(() => {});
-	await temporal.close().catch(() => {});
-	await sql.end().catch(() => {});
-	await infra.stop().catch(() => {});
+	await stop().catch(() => {});
 }
 process.exit(code);
