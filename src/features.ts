@@ -9,6 +9,7 @@ import { channelsFeature } from "./channels/feature.ts";
 import { debtsFeature } from "./debts/feature.ts";
 import { deliveriesFeature } from "./deliveries/feature.ts";
 import { eventsFeature } from "./events/feature.ts";
+import { fitnessFeature } from "./fitness/feature.ts";
 import type { Feature } from "./feature.ts";
 import { maintenanceFeature } from "./maintenance/feature.ts";
 import { notificationsFeature } from "./notifications/feature.ts";
@@ -25,5 +26,6 @@ export const features: readonly Feature[] = [
 	channelsFeature,
 	deliveriesFeature,
 	debtsFeature,
+	fitnessFeature,
 	maintenanceFeature,
 ];
