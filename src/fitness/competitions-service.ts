@@ -18,7 +18,7 @@ import {
 } from "./competitions-repository.ts";
 import type { Leaderboards, ScoreRow } from "./leaderboard.ts";
 import type { CompetitionStatus, Metric } from "./model.ts";
-import { computeScore } from "./scores.ts";
+import { computeScore, reachedNow } from "./scores.ts";
 
 /** NOTIFY channel: a competition's leaderboard changed (payload: its id). */
 export const LEADERBOARD_CHANNEL = "herald_leaderboard";
@@ -251,10 +251,11 @@ export function createCompetitionService(deps: { sql: Sql; boards: Leaderboards 
 				await tx`insert into competition_participants (competition_id, user_id) values (${id}, ${userId})`;
 				const score = await computeScore(tx, c, userId);
 				const [row] = await tx<ScoreRow[]>`
-					insert into competition_scores (competition_id, user_id, score) values (${id}, ${userId}, ${score})
+					insert into competition_scores (competition_id, user_id, score, reached_at)
+					values (${id}, ${userId}, ${score}, ${reachedNow(tx, c.starts_at)})
 					on conflict (competition_id, user_id) do update
 					  set score = excluded.score, removed = false, version = competition_scores.version + 1,
-					      reached_at = date_trunc('second', now())
+					      reached_at = excluded.reached_at
 					returning user_id::text, score::float8 as score, reached_at, version::float8 as version, removed, excluded`;
 				await audit(tx, id, userId, "joined");
 				return { c, row };

@@ -30,8 +30,11 @@ export const leaderboardKeys = (competitionId: string) => ({
 	}),
 });
 
+/** Whole seconds: reached_at is stored truncated to the second, the start is truncated here. */
+const second = (ms: number) => Math.floor(ms / 1000) * 1000;
+
 export function compositeScore(score: number, reachedAtMs: number, startsAtMs: number): number {
-	const elapsed = Math.min(MAX_ELAPSED, Math.max(0, Math.floor((reachedAtMs - startsAtMs) / 1000)));
+	const elapsed = Math.min(MAX_ELAPSED, Math.max(0, Math.floor((reachedAtMs - second(startsAtMs)) / 1000)));
 	return -score * SHIFT + elapsed;
 }
 
@@ -41,7 +44,7 @@ export function decodeComposite(
 ): { score: number; reachedAtMs: number } {
 	const score = Math.max(0, Math.ceil(-composite / SHIFT));
 	const elapsed = composite + score * SHIFT;
-	return { score, reachedAtMs: startsAtMs + elapsed * 1000 };
+	return { score, reachedAtMs: second(startsAtMs) + elapsed * 1000 };
 }
 
 /** A keyset cursor: the last entry's composite score and member, opaque to clients. */

@@ -15,6 +15,14 @@ export interface ScoredCompetition {
 	ends_at: Date;
 }
 
+/**
+ * When a score is reached: now, in whole seconds, and never before the
+ * competition's start (everyone who joins early has reached 0 at the start),
+ * so the leaderboard's composite score orders exactly as SQL does.
+ */
+export const reachedNow = (tx: Queryable, startsAt: Date) =>
+	tx`greatest(date_trunc('second', now()), date_trunc('second', ${startsAt}::timestamptz))`;
+
 /** The user's counted records in the window, scored by the overlap rule. */
 export async function computeScore(tx: Queryable, c: ScoredCompetition, userId: string): Promise<number> {
 	const rows = await tx<{ source: string; started_at: Date; ended_at: Date; value: number }[]>`
@@ -52,7 +60,7 @@ export async function refreshScore(
 	if (score === current.score) return undefined;
 	const [row] = await tx<ScoreRow[]>`
 		update competition_scores
-		set score = ${score}, version = version + 1, reached_at = date_trunc('second', now())
+		set score = ${score}, version = version + 1, reached_at = ${reachedNow(tx, c.starts_at)}
 		where competition_id = ${c.id} and user_id = ${userId}
 		returning user_id::text, score::float8 as score, reached_at, version::float8 as version, removed, excluded`;
 	return row;
