@@ -67,10 +67,29 @@ export function realtimeSockets(deps: { auth: AuthService; realtime: RealtimeHub
 
 	return {
 		plugin,
-		/** Subscribes the socket to `key` of `topic`; the hub sends `{ type: "ready" }` once it is live. */
-		open(ws: Socket, topic: string, key: string): void {
+		/**
+		 * Subscribes the socket to `key` of `topic`; the hub sends `{ type: "ready" }` once it is live.
+		 * `onReady` runs right after that message (a topic's snapshot goes there); a socket whose
+		 * unsent bytes pass `maxBufferedBytes` is closed with 4429 (a slow reader: it reconnects).
+		 */
+		open(
+			ws: Socket,
+			topic: string,
+			key: string,
+			options: { onReady?: (send: (message: object) => void) => void; maxBufferedBytes?: number } = {},
+		): void {
+			const raw = ws.raw as { getBufferedAmount?: () => number };
+			const sendRaw = (message: object) => {
+				ws.send(JSON.stringify(message));
+				const limit = options.maxBufferedBytes;
+				if (limit !== undefined && (raw.getBufferedAmount?.() ?? 0) > limit)
+					ws.close(CloseCode.slowReader, "slow reader: reconnect");
+			};
 			const subscriber: Subscriber = {
-				send: (message) => void ws.send(JSON.stringify(message)),
+				send: (message) => {
+					sendRaw(message);
+					if (message.type === "ready") options.onReady?.(sendRaw);
+				},
 				close: (code, reason) => ws.close(code, reason),
 			};
 			const session = ws.data as SocketSession;
