@@ -139,7 +139,10 @@ describe("backpressure", () => {
 	test("a socket with more unsent bytes than the limit is closed with 4429; below it stays open", () => {
 		let subscriber: any;
 		const hub = {
-			subscribe: (_t: string, _k: string, _u: string, s: unknown) => ((subscriber = s), () => {}),
+			subscribe: (_t: string, _k: string, _u: string, s: unknown) => {
+				subscriber = s;
+				return () => {};
+			},
 		} as any;
 		const sockets = realtimeSockets({ auth: {} as any, realtime: hub });
 		const closes: number[] = [];
