@@ -154,3 +154,18 @@ create trigger competition_audit_append_only before update or delete on competit
   -- A competition's deletion cascades (a nested trigger level); nothing else rewrites it.
   for each row when (pg_trigger_depth() = 0)
   execute function herald_audit_append_only();
+
+-- Disputes: filed by a participant while the dispute window (after the freeze) is open; the
+-- organiser upholds one (the subject is excluded: a new snapshot version) or rejects it.
+create table competition_disputes (
+  id uuid primary key default gen_random_uuid(),
+  competition_id uuid not null references competitions (id) on delete cascade,
+  filed_by uuid not null references users (id) on delete cascade,
+  subject_user_id uuid not null references users (id) on delete cascade,
+  reason text not null check (length(reason) between 1 and 2000),
+  status text not null default 'open' check (status in ('open', 'upheld', 'rejected')),
+  resolution text,
+  created_at timestamptz not null default now(),
+  resolved_at timestamptz
+);
+create index competition_disputes_competition on competition_disputes (competition_id, created_at, id);

@@ -183,3 +183,69 @@ export const LeaderboardView = t.Object({
 	me: t.Union([Entry, t.Null()], { description: "the caller's own entry, null when not on the board" }),
 	neighbours: t.Array(Entry, { description: "the caller's neighbours (and the caller), best first" }),
 });
+
+export const CalculationView = t.Object({
+	id: t.String({ format: "uuid" }),
+	competitionId: t.String({ format: "uuid" }),
+	snapshotId: t.String({ format: "uuid" }),
+	snapshotVersion: t.Integer(),
+	snapshotHash: t.String({ description: "SHA-256 of the frozen standings" }),
+	status: t.UnionEnum(["awaiting_approval", "approved", "superseded", "completed"]),
+	totalMinor: t.Integer(),
+	currency: t.String(),
+	allocations: t.Array(
+		t.Object({
+			id: t.String({ format: "uuid" }),
+			userId: t.String({ format: "uuid" }),
+			rank: t.Integer(),
+			amountMinor: t.Integer(),
+			status: t.UnionEnum(["pending", "submitted", "confirmed", "failed"], {
+				description: "the payout ledger",
+			}),
+		}),
+	),
+});
+export const DistributionStarted = t.Object({
+	calculationId: t.String({ format: "uuid" }),
+	workflowId: t.String({ description: "prizes:<calculation id>, run by the competition's actor" }),
+	status: t.Literal("approved"),
+});
+export const DisputeParams = t.Object({ id: Uuid, disputeId: Uuid });
+export const FileDisputeBody = t.Object(
+	{
+		subjectUserId: Uuid,
+		reason: t.String({ minLength: 1, maxLength: 2000, pattern: "\\S" }),
+	},
+	{ additionalProperties: false },
+);
+export const ResolveDisputeBody = t.Object(
+	{
+		decision: t.UnionEnum(["upheld", "rejected"], {
+			description: "upheld excludes the subject (a new snapshot version)",
+		}),
+		resolution: t.Optional(t.String({ maxLength: 2000 })),
+	},
+	{ additionalProperties: false },
+);
+export const DisputeView = t.Object({
+	id: t.String({ format: "uuid" }),
+	competitionId: t.String({ format: "uuid" }),
+	filedBy: t.String({ format: "uuid" }),
+	subjectUserId: t.String({ format: "uuid" }),
+	reason: t.String(),
+	status: t.UnionEnum(["open", "upheld", "rejected"]),
+	resolution: t.Union([t.String(), t.Null()]),
+	createdAt: t.String({ format: "date-time" }),
+	resolvedAt: t.Union([t.String({ format: "date-time" }), t.Null()]),
+});
+export const AuditView = t.Object({
+	items: t.Array(
+		t.Object({
+			id: t.Integer(),
+			actorId: t.Union([t.String({ format: "uuid" }), t.Null()]),
+			action: t.String(),
+			details: t.Record(t.String(), t.Unknown()),
+			createdAt: t.String({ format: "date-time" }),
+		}),
+	),
+});

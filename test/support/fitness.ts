@@ -65,3 +65,53 @@ export async function board(t: TestApp, token: string, id: string, query = "") {
 	expect(res.status).toBe(200);
 	return res.body;
 }
+
+export interface PayoutProvider {
+	url: string;
+	/** Every request, in arrival order. */
+	calls: Array<{ key: string | null; body: any }>;
+	/** Payouts applied, by idempotency key: each should be 1. */
+	applied: Map<string, number>;
+	stop(): void;
+}
+
+/**
+ * A payout provider on loopback that behaves like a real one: it applies a
+ * payout on receipt, once per idempotency key (a repeat gets the same payout
+ * id back). `respond` may delay or fail a call after it was applied, e.g. hold
+ * it open while a worker is killed.
+ */
+export function startPayoutProvider(
+	respond: (index: number) => Promise<Response | undefined> | Response | undefined = () => undefined,
+): PayoutProvider {
+	const calls: PayoutProvider["calls"] = [];
+	const applied = new Map<string, number>();
+	const ids = new Map<string, string>();
+	const hanging: Array<() => void> = [];
+	const server = Bun.serve({
+		hostname: "127.0.0.1",
+		port: 0,
+		idleTimeout: 0,
+		async fetch(req) {
+			const key = req.headers.get("idempotency-key");
+			const body = await req.json();
+			calls.push({ key, body });
+			if (!key) return Response.json({ error: "idempotency key required" }, { status: 400 });
+			if (!ids.has(key)) {
+				ids.set(key, `po_${crypto.randomUUID()}`);
+				applied.set(key, (applied.get(key) ?? 0) + 1);
+			}
+			const custom = await respond(calls.length - 1);
+			return custom ?? Response.json({ id: ids.get(key), status: "paid" });
+		},
+	});
+	return {
+		url: `http://127.0.0.1:${server.port}/payouts`,
+		calls,
+		applied,
+		stop() {
+			for (const release of hanging) release();
+			server.stop(true);
+		},
+	};
+}
