@@ -54,48 +54,50 @@ export function createFitnessActivities(
 				})
 			: undefined;
 
-	return {
-		async syncCompetition(competitionId: string, nowMs: number): Promise<CompetitionActorView> {
-			const view = (
-				status: CompetitionActorView["status"],
-				wakeAtMs: number | null,
-				distribute: string | null = null,
-			) => ({
-				status,
-				wakeAtMs,
-				distribute,
-				payoutAttemptMs,
-			});
-			const [c] = await sql<
-				{ status: CompetitionActorView["status"]; starts_at: Date; ends_at: Date; frozen_at: Date | null }[]
-			>`
+	async function syncCompetition(competitionId: string, nowMs: number): Promise<CompetitionActorView> {
+		const view = (
+			status: CompetitionActorView["status"],
+			wakeAtMs: number | null,
+			distribute: string | null = null,
+		) => ({
+			status,
+			wakeAtMs,
+			distribute,
+			payoutAttemptMs,
+		});
+		const [c] = await sql<
+			{ status: CompetitionActorView["status"]; starts_at: Date; ends_at: Date; frozen_at: Date | null }[]
+		>`
 				select status, starts_at, ends_at, frozen_at from competitions where id = ${competitionId}`;
-			if (!c) return view("deleted", null);
-			const now = new Date(nowMs);
-			if (c.status === "open" && now >= c.starts_at) {
-				await transition(sql, competitionId, "open", "running");
-				return this.syncCompetition(competitionId, nowMs);
-			}
-			if (c.status === "running" && now >= c.ends_at) {
-				await transition(sql, competitionId, "running", "finished");
-				return this.syncCompetition(competitionId, nowMs);
-			}
-			if (c.status === "finished" && !c.frozen_at) {
-				const due = c.ends_at.getTime() + graceMs;
-				if (nowMs < due) return view("finished", due);
-				await freeze(sql, competitionId);
-				await calculate(sql, competitionId, null).catch(() => undefined);
-				return view("finished", null);
-			}
-			if (c.status === "distributing") {
-				const [calc] = await sql<{ id: string }[]>`
+		if (!c) return view("deleted", null);
+		const now = new Date(nowMs);
+		if (c.status === "open" && now >= c.starts_at) {
+			await transition(sql, competitionId, "open", "running");
+			return syncCompetition(competitionId, nowMs);
+		}
+		if (c.status === "running" && now >= c.ends_at) {
+			await transition(sql, competitionId, "running", "finished");
+			return syncCompetition(competitionId, nowMs);
+		}
+		if (c.status === "finished" && !c.frozen_at) {
+			const due = c.ends_at.getTime() + graceMs;
+			if (nowMs < due) return view("finished", due);
+			await freeze(sql, competitionId);
+			await calculate(sql, competitionId, null).catch(() => undefined);
+			return view("finished", null);
+		}
+		if (c.status === "distributing") {
+			const [calc] = await sql<{ id: string }[]>`
 					select id::text from prize_calculations where competition_id = ${competitionId} and status = 'approved'`;
-				return view("distributing", null, calc?.id ?? null);
-			}
-			if (c.status === "open") return view("open", c.starts_at.getTime());
-			if (c.status === "running") return view("running", c.ends_at.getTime());
-			return view(c.status, null);
-		},
+			return view("distributing", null, calc?.id ?? null);
+		}
+		if (c.status === "open") return view("open", c.starts_at.getTime());
+		if (c.status === "running") return view("running", c.ends_at.getTime());
+		return view(c.status, null);
+	}
+
+	return {
+		syncCompetition,
 
 		async pendingAllocations(calculationId: string): Promise<string[]> {
 			const rows = await sql<{ id: string }[]>`

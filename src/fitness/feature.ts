@@ -44,6 +44,12 @@ export const fitnessFeature = defineFeature({
 				boards,
 				maxBufferedBytes: settings.leaderboardSocketMaxBufferedBytes,
 			}),
+			prizeRoutes({
+				auth,
+				sql,
+				prizes: createPrizeService({ sql, disputeWindowMs }),
+				disputes: createDisputeService({ sql, competitions, disputeWindowMs }),
+			}),
 		);
 	},
 	activities: (ctx) => createFitnessActivities(ctx),
