@@ -259,8 +259,16 @@ describe("leaderboard", () => {
 		const top = await board(t, users[0]!.accessToken, c.id, "?limit=3&around=1");
 		expect(top.total).toBe(7);
 		expect(top.entries.map((e: any) => e.score)).toEqual([1200, 900, 900]);
-		// users[1] reached 900 first: ranked ahead, ranks not shared (different times), or shared (same second).
-		expect(top.entries[1].userId).toBe(users[1]!.userId);
+		// The two at 900: whoever reached it first, then by user id; the same second is an exact tie (shared rank).
+		const [second, third] = [top.entries[1], top.entries[2]];
+		expect([second.userId, third.userId].sort()).toEqual([users[1]!.userId, users[2]!.userId].sort());
+		if (second.reachedAt === third.reachedAt) {
+			expect(second.userId < third.userId).toBe(true);
+			expect([second.rank, third.rank]).toEqual([2, 2]);
+		} else {
+			expect(second.reachedAt < third.reachedAt).toBe(true);
+			expect([second.rank, third.rank]).toEqual([2, 3]);
+		}
 		expect(top.me).toMatchObject({ userId: users[0]!.userId, score: 500, rank: 5 });
 		expect(top.neighbours.map((e: any) => [e.score, e.rank])).toEqual([
 			[700, 4],
@@ -297,5 +305,56 @@ describe("leaderboard", () => {
 		await t.services.redis.del(`herald:lb:{${c.id}}`, `herald:lb:{${c.id}}:v`, `herald:lb:{${c.id}}:built`);
 		const fresh = await board(t, u.accessToken, c.id, "?limit=1");
 		expect(fresh.me).toMatchObject({ score: 4321, rank: 1 });
+	});
+});
+
+describe("stats", () => {
+	test("per day in the profile zone (DST days included), overlaps once, streaks, competitions; strangers get 404", async () => {
+		const user = await register(t);
+		const mate = await register(t);
+		const stranger = await register(t);
+		await t.db.sql`update users set timezone = 'Europe/Berlin' where id = ${user.userId}`;
+		const c = await openCompetition(t, organiser.accessToken);
+		await join(t, user.accessToken, c.id);
+		await join(t, mate.accessToken, c.id);
+		await sync(t, user.accessToken, [
+			walk("watch", "a", 3000, { minutes: 30, endsAgoMin: 20 }),
+			walk("phone", "b", 2400, { minutes: 30, endsAgoMin: 20 }),
+			{ ...walk("phone", "m", 9999), manual: true },
+		]);
+		const own = await t.request("GET", `/api/v1/fitness/stats/${user.userId}?days=60`, {
+			token: user.accessToken,
+		});
+		expect(own.status).toBe(200);
+		expect(own.body.timeZone).toBe("Europe/Berlin");
+		expect(own.body.days.length).toBe(60);
+		const total = own.body.days.reduce((a: number, d: any) => a + d.steps, 0);
+		expect(total).toBe(3000);
+		expect(own.body.streaks.current).toBe(1);
+		expect(own.body.bests.steps.value).toBeGreaterThan(0);
+		// 60 days back from early December crosses the end of summer time: a 25-hour day.
+		const hours = new Set(own.body.days.map((d: any) => d.hours));
+		expect(hours.has(24)).toBe(true);
+		expect(hours.has(25)).toBe(true);
+		expect([...hours].every((h) => h === 23 || h === 24 || h === 25)).toBe(true);
+		expect(own.body.competitions).toEqual([
+			{ competitionId: c.id, name: "Step challenge", metric: "steps", status: "open", score: 3000, rank: 1 },
+		]);
+		expect(
+			(await t.request("GET", `/api/v1/fitness/stats/${user.userId}`, { token: mate.accessToken })).status,
+		).toBe(200);
+		const hidden = await t.request("GET", `/api/v1/fitness/stats/${user.userId}`, {
+			token: stranger.accessToken,
+		});
+		expect(hidden.status).toBe(404);
+		expect(
+			(await t.request("GET", `/api/v1/fitness/stats/${crypto.randomUUID()}`, { token: user.accessToken }))
+				.status,
+		).toBe(404);
+		expect(
+			(await t.request("GET", `/api/v1/fitness/stats/${user.userId}?days=0`, { token: user.accessToken }))
+				.status,
+		).toBe(422);
+		expect((await t.request("GET", `/api/v1/fitness/stats/${user.userId}`)).status).toBe(401);
 	});
 });

@@ -17,6 +17,7 @@ import { createPrizeService } from "./prizes-service.ts";
 import { fitnessRoutes } from "./routes.ts";
 import { FITNESS, fitnessConfig, fitnessSettings } from "./settings.ts";
 import { leaderboardSocketRoute } from "./socket-route.ts";
+import { createStatsService } from "./stats-service.ts";
 import { createSyncService } from "./sync-service.ts";
 
 export const fitnessFeature = defineFeature({
@@ -37,6 +38,7 @@ export const fitnessFeature = defineFeature({
 					futureToleranceMs: settings.futureToleranceSeconds * 1000,
 				}),
 				leaderboards: createLeaderboardService({ sql, boards, cacheMs: settings.leaderboardCacheMs }),
+				stats: createStatsService({ sql }),
 			}),
 			leaderboardSocketRoute({
 				sql,

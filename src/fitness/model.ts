@@ -249,3 +249,47 @@ export const AuditView = t.Object({
 		}),
 	),
 });
+
+export const StatsParams = t.Object({ user_id: Uuid });
+export const StatsQuery = t.Object({
+	days: t.Optional(
+		t.Integer({ minimum: 1, maximum: 366, default: 30, description: "days back from today, today included" }),
+	),
+});
+const Totals = {
+	steps: t.Integer(),
+	distanceM: t.Integer(),
+	activeMinutes: t.Integer(),
+	calories: t.Integer(),
+};
+const Best = t.Union([t.Object({ date: t.String(), value: t.Integer() }), t.Null()]);
+export const StatsView = t.Object({
+	userId: t.String({ format: "uuid" }),
+	timeZone: t.String({ description: "the user's profile zone: the days' boundaries" }),
+	days: t.Array(
+		t.Object({
+			date: t.String({ description: "YYYY-MM-DD" }),
+			hours: t.Number({ description: "23 or 25 at DST changes" }),
+			...Totals,
+		}),
+	),
+	weeks: t.Array(t.Object({ week: t.String({ description: "ISO week, e.g. 2030-W18" }), ...Totals })),
+	competitions: t.Array(
+		t.Object({
+			competitionId: t.String({ format: "uuid" }),
+			name: t.String(),
+			metric: t.String(),
+			status: t.String(),
+			score: t.Integer(),
+			rank: t.Integer(),
+		}),
+	),
+	bests: t.Object(
+		{ steps: Best, distanceM: Best, activeMinutes: Best, calories: Best },
+		{ description: "the best day per metric in the range" },
+	),
+	streaks: t.Object({
+		current: t.Integer({ description: "consecutive active days up to today (or yesterday)" }),
+		longest: t.Integer({ description: "the longest run of active days in the range" }),
+	}),
+});

@@ -18,10 +18,14 @@ import {
 	ErrorBody,
 	LeaderboardQuery,
 	LeaderboardView,
+	StatsParams,
+	StatsQuery,
+	StatsView,
 	SyncBody,
 	SyncResult,
 	UpdateCompetitionBody,
 } from "./model.ts";
+import type { createStatsService } from "./stats-service.ts";
 import type { createSyncService } from "./sync-service.ts";
 
 const NoContent = t.Void({ description: "done, no body" });
@@ -31,6 +35,7 @@ export interface FitnessRouteDeps {
 	competitions: CompetitionService;
 	sync: ReturnType<typeof createSyncService>;
 	leaderboards: LeaderboardService;
+	stats: ReturnType<typeof createStatsService>;
 }
 
 export function competitionRoutes(d: FitnessRouteDeps) {
@@ -129,6 +134,22 @@ export function fitnessRoutes(d: FitnessRouteDeps) {
 	return new Elysia().use(competitionRoutes(d)).use(
 		new Elysia({ prefix: "/api/v1", detail: { tags: ["fitness"] } })
 			.use(authPlugin(d.auth))
+			.get(
+				"/fitness/stats/:user_id",
+				({ principal, params, query }) => d.stats.stats(principal.user.id, params.user_id, query),
+				{
+					auth: true,
+					params: StatsParams,
+					query: StatsQuery,
+					response: { 200: StatsView, 401: ErrorBody, 404: ErrorBody, 422: ErrorBody },
+					detail: {
+						summary: "A user's activity: per day and week, competitions, best days, streaks",
+						description:
+							"Counted records only (not deleted, not flagged), days in the user's profile zone, overlaps counted " +
+							"once. Visible to the user and to anyone sharing a competition with them; otherwise 404.",
+					},
+				},
+			)
 			.post("/fitness/sync", ({ principal, body }) => d.sync.sync(principal.user.id, body.items), {
 				auth: true,
 				body: SyncBody,
