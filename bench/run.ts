@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUN, machine, ROOT } from "./lib/proc.ts";
 
-/** Run by default; any other `bench/<name>.ts` runs when named. */
+/** Run by default; any other `bench/<name>.ts` runs when named (e.g. `reminders`, `scale`, `leaderboard`). */
 const BENCHES = ["http-health", "users-me", "startup", "rss", "bridge", "debts", "mixed"];
 
 const args = process.argv.slice(2);

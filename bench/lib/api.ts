@@ -26,6 +26,8 @@ export interface ApiUnderTest {
 	readonly base: string;
 	readonly api: Child;
 	readonly dataDir: string;
+	/** DATABASE_URL, UPSTASH_REDIS_REST_URL/TOKEN, … of the backing services (a bench may seed or measure them directly). */
+	readonly serviceEnv: Record<string, string | undefined>;
 	/** Backing services up, and api spawn to first healthy answer, in ms. */
 	readonly timings: { servicesMs: number; apiMs: number };
 	/** Stops the api process and the backing services (the data folder stays until `removeDataDir`). */
@@ -95,6 +97,7 @@ export async function startApiOnEmbedded(
 			base,
 			api,
 			dataDir,
+			serviceEnv,
 			timings: { servicesMs, apiMs: performance.now() - t1 },
 			stop,
 			removeDataDir,
