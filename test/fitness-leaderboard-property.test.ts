@@ -16,6 +16,7 @@ import {
 	leaderboardKeys,
 	MAX_ELAPSED,
 } from "../src/fitness/leaderboard-keys.ts";
+import { createLeaderboardService } from "../src/fitness/leaderboard-service.ts";
 import { MAX_SCORE } from "../src/fitness/model.ts";
 import { scoreRecords } from "../src/fitness/scoring.ts";
 import { createSyncService } from "../src/fitness/sync-service.ts";
@@ -196,3 +197,60 @@ async function newUser(): Promise<string> {
 		insert into users (email, display_name) values (${`${crypto.randomUUID()}@example.com`}, 'prop') returning id::text`;
 	return row!.id;
 }
+
+describe("leaderboard GET cache", () => {
+	test("a burst of reads from many callers costs Redis a handful of calls, each caller gets its own rank", async () => {
+		const sql = t.db.sql;
+		const real = createLeaderboards(t.services.redis);
+		let calls = 0;
+		const boards = {
+			...real,
+			read: (...args: Parameters<typeof real.read>) => {
+				calls++;
+				return real.read(...args);
+			},
+		};
+		const competitions = createCompetitionService({ sql, boards });
+		const syncs = createSyncService({ sql, competitions, futureToleranceMs: 60_000 });
+		const reader = createLeaderboardService({ sql, boards, cacheMs: 60_000 });
+		const organiser = await newUser();
+		const c = await competitions.create(organiser, {
+			name: "burst",
+			metric: "steps",
+			timeZone: "UTC",
+			startsAt: new Date(Date.now() - 3_600_000).toISOString(),
+			endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+		});
+		await competitions.update(organiser, c.id, { status: "open" });
+		const users = await Promise.all(Array.from({ length: 40 }, () => newUser()));
+		const end = Date.now() - 60_000;
+		for (const [i, u] of users.entries()) {
+			await competitions.join(u, c.id);
+			await syncs.sync(u, [
+				{
+					source: "p",
+					externalId: "w",
+					startedAt: new Date(end - 600_000).toISOString(),
+					endedAt: new Date(end).toISOString(),
+					steps: (i + 1) * 10,
+				},
+			]);
+		}
+		const burst = await Promise.all(
+			Array.from({ length: 400 }, (_, i) => reader.read(c.id, users[i % users.length]!, { limit: 5 })),
+		);
+		expect(calls).toBeLessThanOrEqual(3);
+		for (const [i, page] of burst.entries()) {
+			const index = i % users.length;
+			expect(page.me).toMatchObject({
+				userId: users[index],
+				score: (index + 1) * 10,
+				rank: users.length - index,
+			});
+			expect(page.entries.map((e) => e.score)).toEqual([400, 390, 380, 370, 360]);
+		}
+		const before = calls;
+		await Promise.all(users.map((u) => reader.read(c.id, u, { limit: 5 })));
+		expect(calls).toBe(before); // all cached
+	});
+});

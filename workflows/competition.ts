@@ -68,13 +68,19 @@ export async function competitionActor(input: CompetitionActorInput): Promise<{ 
 			continue;
 		}
 		if (view.distribute) {
-			await executeChild(prizeDistribution, {
-				workflowId: prizeDistributionWorkflowId(view.distribute),
-				args: [{ calculationId: view.distribute, attemptTimeoutMs: view.payoutAttemptMs }],
-				parentClosePolicy: ParentClosePolicy.ABANDON,
-				workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-			});
-			dirty = true; // the distribution settled the competition: read it again
+			try {
+				await executeChild(prizeDistribution, {
+					workflowId: prizeDistributionWorkflowId(view.distribute),
+					args: [{ calculationId: view.distribute, attemptTimeoutMs: view.payoutAttemptMs }],
+					parentClosePolicy: ParentClosePolicy.ABANDON,
+					workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+				});
+				dirty = true; // the distribution settled the competition: read it again
+			} catch {
+				// Already started by an earlier run of this actor (it settles the row when done), or
+				// failed (its ledger says why): wait for the next change of the row.
+				await condition(() => dirty);
+			}
 			continue;
 		}
 		await continueAsNewIfDue<typeof competitionActor>(input.historyLimit, {

@@ -125,8 +125,8 @@ export function createFitnessActivities(
 			if (!a)
 				throw ApplicationFailure.nonRetryable(`allocation ${allocationId} is gone`, "AllocationMissing");
 			if (a.status === "confirmed" || a.status === "failed") return { allocationId, status: a.status };
-			if (!payout)
-				throw ApplicationFailure.nonRetryable("PAYOUT_PROVIDER_URL is not configured", "PayoutNotConfigured");
+			// Retryable: the distribution waits (with backoff) until a provider is configured.
+			if (!payout) throw ApplicationFailure.retryable("PAYOUT_PROVIDER_URL is not configured", "PayoutNotConfigured");
 			const request = {
 				allocationId,
 				userId: a.user_id,
