@@ -170,9 +170,9 @@ export const LeaderboardQuery = t.Object({
 });
 const Entry = t.Object({
 	rank: t.Integer({ description: "1-based; exact ties share a rank" }),
-	userId: t.String({ format: "uuid" }),
+	userId: t.String({ description: "uuid" }),
 	score: t.Integer(),
-	reachedAt: t.String({ format: "date-time" }),
+	reachedAt: t.String({ description: "RFC 3339 instant (whole seconds)" }),
 });
 export const LeaderboardView = t.Object({
 	competitionId: t.String({ format: "uuid" }),
