@@ -218,6 +218,32 @@ describe("sync", () => {
 		expect(stored.map((r) => r.external_id)).toEqual(["fast-steps", "manual", "ok", "ride", "run"]);
 	});
 
+	test("more than 100,000 steps on one local day: the records that pushed it over are flagged", async () => {
+		const user = await register(t);
+		const c = await openCompetition(t, organiser.accessToken, {
+			startsAt: new Date(Date.now() - 72 * HOUR).toISOString(),
+		});
+		await join(t, user.accessToken, c.id);
+		const day = new Date(Date.now() - 36 * HOUR).toISOString().slice(0, 10);
+		const at = (h: number) => `${day}T${String(h).padStart(2, "0")}:00:00+00:00`;
+		const item = (id: string, from: number, to: number, steps: number) => ({
+			source: "watch",
+			externalId: id,
+			kind: "walk",
+			startedAt: at(from),
+			endedAt: at(to),
+			steps,
+		});
+		const first = await sync(t, user.accessToken, [item("morning", 6, 11, 60_000)]);
+		expect(first.body.items[0].flags).toEqual([]);
+		const second = await sync(t, user.accessToken, [
+			item("afternoon", 12, 17, 60_000),
+			item("evening", 18, 19, 1000),
+		]);
+		expect(second.body.items.map((i: any) => i.flags)).toEqual([["steps_per_day"], ["steps_per_day"]]);
+		expect(second.body.scores[0].score).toBe(60_000);
+	});
+
 	test("a record outside every competition's window is stored and moves no score; schema errors are 422", async () => {
 		const user = await register(t);
 		const c = await openCompetition(t, organiser.accessToken, {

@@ -59,6 +59,8 @@ export interface Plausible {
 export const LIMITS = {
 	stepsPerMinute: 250,
 	stepsPerRecord: 100_000,
+	/** Per local day, over all sources (the sync checks it; see sync-service.ts). */
+	stepsPerDay: 100_000,
 	/** On foot (walk, run, other): faster than a sprint world record sustained. */
 	footMetresPerSecond: 7,
 	rideMetresPerSecond: 25,

@@ -21,7 +21,7 @@ import type { CompetitionService } from "./competitions-service.ts";
 import type { ScoreRow } from "./leaderboard.ts";
 import type { Kind, Metric, Outcome } from "./model.ts";
 import { refreshScore } from "./scores.ts";
-import { plausibilityFlags } from "./scoring.ts";
+import { LIMITS, plausibilityFlags, scoreRecords } from "./scoring.ts";
 
 export interface SyncItemInput {
 	source: string;
@@ -157,7 +157,8 @@ export function createSyncService(deps: {
 				}
 				if (accepted.length === 0 && results.every((r) => r.error?.code === "competition_frozen"))
 					throw new Conflict("the competitions these records count for are frozen");
-				const touched = await upsert(tx, userId, accepted, results);
+				const { touched, written } = await upsert(tx, userId, accepted, results);
+				await flagDailySteps(tx, userId, written, results);
 				const affected = live.filter((c) => !c.frozen && touched.some(([from, to]) => overlaps(c, from, to)));
 				for (const c of affected.sort((a, b) => (a.id < b.id ? -1 : 1))) {
 					const row = await refreshScore(tx, c, userId);
@@ -189,7 +190,7 @@ async function upsert(
 	userId: string,
 	accepted: Prepared[],
 	results: ItemResult[],
-): Promise<Array<[Date, Date]>> {
+): Promise<{ touched: Array<[Date, Date]>; written: Prepared[] }> {
 	// One item per key: the highest version (the later one on a tie) stands for the batch.
 	const byKey = new Map<string, Prepared>();
 	for (const p of accepted) {
@@ -204,7 +205,7 @@ async function upsert(
 		byKey.set(key, p);
 	}
 	const chosen = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => p);
-	if (chosen.length === 0) return [];
+	if (chosen.length === 0) return { touched: [], written: [] };
 	const existing = new Map(
 		(
 			await tx<Existing[]>`
@@ -217,6 +218,7 @@ async function upsert(
 		).map((e) => [keyOf(e.source, e.external_id), e]),
 	);
 	const touched: Array<[Date, Date]> = [];
+	const written: Prepared[] = [];
 	const writes: Record<string, unknown>[] = [];
 	for (const p of chosen) {
 		const old = existing.get(keyOf(p.item.source, p.item.externalId));
@@ -228,6 +230,7 @@ async function upsert(
 		if (old) touched.push([old.started_at, old.ended_at]);
 		touched.push([p.startedAt, p.endedAt]);
 		results.push(outcome(p, p.item.deleted ? "deleted" : old ? "updated" : "created"));
+		written.push(p);
 		writes.push({
 			user_id: userId,
 			source: p.item.source,
@@ -257,7 +260,57 @@ async function upsert(
 				steps = excluded.steps, distance_m = excluded.distance_m, active_minutes = excluded.active_minutes,
 				calories = excluded.calories, flags = excluded.flags
 			where fitness_records.version < excluded.version`;
-	return touched;
+	return { touched, written };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * More than 100,000 steps on one day (the device's local day, from the
+ * record's own UTC offset; sources overlapping per the overlap rule): the
+ * records of this batch on that day are flagged `steps_per_day` (those
+ * synced earlier keep counting), so the day counts what it had before.
+ */
+async function flagDailySteps(
+	tx: Queryable,
+	userId: string,
+	written: Prepared[],
+	results: ItemResult[],
+): Promise<void> {
+	const counted = written.filter((p) => !p.item.deleted && p.flags.length === 0 && (p.item.steps ?? 0) > 0);
+	const days = new Map<number, Prepared[]>();
+	for (const p of counted) {
+		const offsetMs = offsetMinutes(p.item.startedAt) * 60_000;
+		const dayStart = Math.floor((p.startedAt.getTime() + offsetMs) / DAY_MS) * DAY_MS - offsetMs;
+		days.set(dayStart, [...(days.get(dayStart) ?? []), p]);
+	}
+	for (const [dayStart, batch] of days) {
+		const rows = await tx<{ source: string; started_at: Date; ended_at: Date; steps: number }[]>`
+			select source, started_at, ended_at, steps::float8 as steps from fitness_records
+			where user_id = ${userId} and not deleted and cardinality(flags) = 0
+			  and started_at < ${new Date(dayStart + DAY_MS)} and ended_at > ${new Date(dayStart)}`;
+		const steps = scoreRecords(
+			rows.map((r) => ({
+				source: r.source,
+				startedAtMs: r.started_at.getTime(),
+				endedAtMs: r.ended_at.getTime(),
+				value: r.steps,
+			})),
+			dayStart,
+			dayStart + DAY_MS,
+		);
+		if (steps <= LIMITS.stepsPerDay) continue;
+		await tx`
+			update fitness_records set flags = array_append(flags, 'steps_per_day')
+			where user_id = ${userId}
+			  and (source, external_id) in (
+			    select * from unnest(${batch.map((p) => p.item.source)}::text[], ${batch.map((p) => p.item.externalId)}::text[]))`;
+		for (const p of batch) {
+			p.flags.push("steps_per_day");
+			const result = results.find((r) => r.index === p.index);
+			if (result && result.flags !== p.flags) result.flags = [...p.flags];
+		}
+	}
 }
 
 function outcome(p: Prepared, o: Outcome): ItemResult {
