@@ -4,6 +4,7 @@
  * against the real API, Postgres and Redis.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { freeze } from "../src/fitness/standings.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { board, HOUR, join, openCompetition, sync, walk } from "./support/fitness.ts";
 import { type Registered, register } from "./support/tokens.ts";
@@ -382,5 +383,49 @@ describe("stats", () => {
 				.status,
 		).toBe(422);
 		expect((await t.request("GET", `/api/v1/fitness/stats/${user.userId}`)).status).toBe(401);
+	});
+});
+
+describe("disputes", () => {
+	test("only participants, only in the window after the freeze; a rejection changes nothing; BOLA is 404", async () => {
+		const c = await openCompetition(t, organiser.accessToken);
+		const [a, b, outsider] = await Promise.all([register(t), register(t), register(t)]);
+		await join(t, a.accessToken, c.id);
+		await join(t, b.accessToken, c.id);
+		const file = (token: string, subjectUserId: string) =>
+			t.request("POST", `/api/v1/competitions/${c.id}/disputes`, {
+				token,
+				body: { subjectUserId, reason: "too fast" },
+			});
+		expect((await file(a.accessToken, b.userId)).status).toBe(409); // not frozen yet
+		await freeze(t.db.sql, c.id);
+		expect((await file(outsider.accessToken, b.userId)).status).toBe(404);
+		expect((await file(organiser.accessToken, b.userId)).status).toBe(403);
+		expect((await file(a.accessToken, outsider.userId)).status).toBe(404);
+		const filed = await file(a.accessToken, b.userId);
+		expect(filed.status).toBe(201);
+		expect(
+			(await t.request("GET", `/api/v1/competitions/${c.id}/disputes`, { token: b.accessToken })).body,
+		).toHaveLength(1);
+		expect(
+			(await t.request("GET", `/api/v1/competitions/${c.id}/disputes`, { token: outsider.accessToken }))
+				.status,
+		).toBe(404);
+		const resolve = (token: string, decision: string) =>
+			t.request("POST", `/api/v1/competitions/${c.id}/disputes/${filed.body.id}/resolve`, {
+				token,
+				body: { decision },
+			});
+		expect((await resolve(a.accessToken, "rejected")).status).toBe(403);
+		expect((await resolve(organiser.accessToken, "rejected")).body.status).toBe("rejected");
+		expect((await resolve(organiser.accessToken, "upheld")).status).toBe(409);
+		const versions = await t.db.sql`select version from standings_snapshots where competition_id = ${c.id}`;
+		expect(versions.map((v) => v.version)).toEqual([1]);
+		// The default dispute window (a day) is still open.
+		const early = await t.request("POST", `/api/v1/prizes/distribute/${c.id}`, {
+			token: organiser.accessToken,
+		});
+		expect(early.status).toBe(409);
+		expect(early.body.error.message).toMatch(/dispute window/);
 	});
 });
