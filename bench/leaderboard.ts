@@ -17,7 +17,7 @@
  * from a loaded box unless said otherwise.
  */
 import postgres from "postgres";
-import { createLeaderboards, type ScoreRow } from "../src/fitness/leaderboard.ts";
+import { createLeaderboards } from "../src/fitness/leaderboard.ts";
 import { leaderboardKeys } from "../src/fitness/leaderboard-keys.ts";
 import { createRedis } from "../src/infra/redis/client.ts";
 import { type ApiUnderTest, startApiOnEmbedded } from "./lib/api.ts";

@@ -126,7 +126,8 @@ export function createFitnessActivities(
 				throw ApplicationFailure.nonRetryable(`allocation ${allocationId} is gone`, "AllocationMissing");
 			if (a.status === "confirmed" || a.status === "failed") return { allocationId, status: a.status };
 			// Retryable: the distribution waits (with backoff) until a provider is configured.
-			if (!payout) throw ApplicationFailure.retryable("PAYOUT_PROVIDER_URL is not configured", "PayoutNotConfigured");
+			if (!payout)
+				throw ApplicationFailure.retryable("PAYOUT_PROVIDER_URL is not configured", "PayoutNotConfigured");
 			const request = {
 				allocationId,
 				userId: a.user_id,
