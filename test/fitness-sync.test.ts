@@ -332,6 +332,14 @@ describe("leaderboard", () => {
 		await t.services.redis.del(`herald:lb:{${c.id}}`, `herald:lb:{${c.id}}:v`, `herald:lb:{${c.id}}:built`);
 		const fresh = await board(t, u.accessToken, c.id, "?limit=1");
 		expect(fresh.me).toMatchObject({ score: 4321, rank: 1 });
+		// An explicit rebuild: the organiser's (or an administrator's), not a participant's.
+		await t.services.redis.zadd(`herald:lb:{${c.id}}`, { score: -1, member: crypto.randomUUID() });
+		const path = `/api/v1/leaderboard/${c.id}/rebuild`;
+		expect((await t.request("POST", path, { token: u.accessToken })).status).toBe(403);
+		const rebuilt = await t.request("POST", path, { token: organiser.accessToken });
+		expect(rebuilt.status).toBe(200);
+		expect(rebuilt.body).toEqual({ members: 1 });
+		expect(await t.services.redis.zcard(`herald:lb:{${c.id}}`)).toBe(1);
 	});
 });
 

@@ -8,7 +8,7 @@
  * of reads costs Redis a handful of calls. A board Redis lost (or never
  * built) is rebuilt from Postgres once (single flight) and read again.
  */
-import { Invalid, NotFound } from "../errors.ts";
+import { Forbidden, Invalid, NotFound } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { BoardEntry, BoardRead, Leaderboards } from "./leaderboard.ts";
 import { decodeCursor } from "./leaderboard-keys.ts";
@@ -110,6 +110,22 @@ export function createLeaderboardService(deps: { sql: Sql; boards: Leaderboards;
 	}
 
 	return {
+		/** Rebuilds the board (single flight); the organiser's or an administrator's to ask. */
+		async rebuild(competitionId: string, userId: string, admin: boolean): Promise<{ members: number }> {
+			const m = await meta(competitionId);
+			if (!m || (m.status === "draft" && m.organiserId !== userId && !admin))
+				throw new NotFound("competition");
+			if (m.organiserId !== userId && !admin)
+				throw new Forbidden("only the organiser or an administrator rebuilds");
+			await rebuild(competitionId);
+			pages.clear();
+			mine.clear();
+			const [row] = await sql<{ n: number }[]>`
+				select count(*)::int as n from competition_scores
+				where competition_id = ${competitionId} and not removed and not excluded`;
+			return { members: row!.n };
+		},
+
 		async read(
 			competitionId: string,
 			userId: string,

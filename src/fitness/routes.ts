@@ -181,6 +181,28 @@ export function fitnessRoutes(d: FitnessRouteDeps) {
 							"process for LEADERBOARD_CACHE_MS.",
 					},
 				},
+			)
+			.post(
+				"/leaderboard/:competition_id/rebuild",
+				({ principal, params }) =>
+					d.leaderboards.rebuild(params.competition_id, principal.user.id, principal.user.role === "admin"),
+				{
+					auth: true,
+					params: CompetitionIdParams,
+					response: {
+						200: t.Object({ members: t.Integer({ description: "participants now on the board" }) }),
+						401: ErrorBody,
+						403: ErrorBody,
+						404: ErrorBody,
+						422: ErrorBody,
+					},
+					detail: {
+						summary: "Rebuild a leaderboard from Postgres (organiser or administrator)",
+						description:
+							"Into a staging key swapped in atomically, then the rows changed meanwhile are replayed; reads " +
+							"and syncs go on throughout. A board Redis lost is rebuilt on its next read anyway.",
+					},
+				},
 			),
 	);
 }
