@@ -9,6 +9,9 @@
  * append-only.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Worker } from "@temporalio/worker";
+import { WORKFLOWS_PATH } from "../src/app/worker.ts";
+import { workflowIds } from "../workflows/kit/ids.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit } from "./support/delivery.ts";
@@ -203,5 +206,16 @@ describe("competition actor and prizes", () => {
 		await expect(t.db.sql`delete from competition_audit where competition_id = ${id}`).rejects.toThrow(
 			/append-only/,
 		);
-	}, 90_000);
+
+		// Both histories replay on the code (no nondeterminism: timers, child, signals).
+		for (const workflowId of [workflowIds.competition(id), workflowIds.prizes(second.body.id)]) {
+			const history = await actors.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+			expect(history.events?.length ?? 0).toBeGreaterThan(10);
+			await Worker.runReplayHistory(
+				{ workflowsPath: WORKFLOWS_PATH, bundlerOptions: { ignoreModules: [] } },
+				history,
+				workflowId,
+			);
+		}
+	}, 120_000);
 });
