@@ -47,8 +47,8 @@ describe("push", () => {
 		expect(again.status).toBe(200);
 		expect(again.body.results).toEqual([{ id: 1, status: "duplicate" }]);
 		expect(again.body.patch).toEqual([]);
-		const [{ n }] = await app.db.sql`select count(*)::int as n from contacts where id = ${id}`;
-		expect(n).toBe(1);
+		const rows = await app.db.sql`select id from contacts where id = ${id}`;
+		expect(rows.length).toBe(1);
 	});
 
 	test("response lost, push resent with more mutations: the sent ones are duplicates, the new one applies", async () => {
