@@ -25,7 +25,11 @@ let txId: string;
 
 beforeEach(async () => {
 	const c = await createContact(app, user.accessToken, { name: `C ${crypto.randomUUID()}` });
-	const t = await createTransaction(app, user.accessToken, { contactId: c.id, amountMinor: 1000, description: "lunch" });
+	const t = await createTransaction(app, user.accessToken, {
+		contactId: c.id,
+		amountMinor: 1000,
+		description: "lunch",
+	});
 	txId = t.id;
 	txKey = `transaction/${t.id}`;
 	phone = new Device(app, user.accessToken);
@@ -81,7 +85,9 @@ describe("conflicts", () => {
 		update(laptop, { currency: "GBP", kind: "borrowed" });
 		const { second, server } = await syncBoth();
 		expect(second.results[0].status).toBe("conflict");
-		expect(second.results[0].conflicts).toEqual([{ field: "currency", server: "USD", yours: "GBP", base: "EUR" }]);
+		expect(second.results[0].conflicts).toEqual([
+			{ field: "currency", server: "USD", yours: "GBP", base: "EUR" },
+		]);
 		expect(server.get(txKey)).toMatchObject({ currency: "USD", kind: "borrowed" });
 	});
 
