@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, test } from "bun:test";
 import { mergeUpdate } from "../src/sync/conflicts.ts";
 import type { TestApp } from "./support/app.ts";
 import { createContact, createTransaction, withSignedInUser } from "./support/debts.ts";
-import { Device, serverState } from "./support/sync.ts";
+import { Device, serverState, sorted } from "./support/sync.ts";
 import type { Registered } from "./support/tokens.ts";
 
 let app: TestApp;
@@ -45,8 +45,8 @@ async function syncBoth() {
 	await phone.pull();
 	await laptop.pull();
 	const server = await serverState(app, user.userId);
-	expect(phone.state).toEqual(server);
-	expect(laptop.state).toEqual(server);
+	expect(sorted(phone.state)).toEqual(sorted(server));
+	expect(sorted(laptop.state)).toEqual(sorted(server));
 	return { first, second, server };
 }
 

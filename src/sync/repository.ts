@@ -92,11 +92,12 @@ export async function changedRows(
 	q: { from: number; bound: number; after: Key | null; liveOnly: boolean; limit: number },
 ): Promise<ChangedRow[]> {
 	const rows = await sql<{ entity: Entity; id: string; version: string; deleted: boolean }[]>`
-		select entity, id, version::text as version, deleted from sync_rows
-		where owner_id = ${userId} and version > ${q.from} and version <= ${q.bound}
-		${q.liveOnly ? sql`and not deleted` : sql``}
-		${q.after ? sql`and (version, entity, id) > (${q.after[0]}, ${q.after[1]}, ${q.after[2]}::uuid)` : sql``}
-		order by version, entity, id limit ${q.limit}`;
+		select r.entity, r.id, r.version::text as version, r.deleted from sync_rows r
+		where r.owner_id = ${userId} and r.version > ${q.from} and r.version <= ${q.bound}
+		${q.liveOnly ? sql`and not r.deleted` : sql``}
+		${q.after ? sql`and (r.version, r.entity, r.id) > (${q.after[0]}, ${q.after[1]}, ${q.after[2]}::uuid)` : sql``}
+		-- r.version, not the output column of that name (text: "10" < "8")
+		order by r.version, r.entity, r.id limit ${q.limit}`;
 	return rows.map((r) => ({ ...r, version: Number(r.version) }));
 }
 

@@ -115,6 +115,10 @@ export class Device {
 	}
 }
 
+/** A map of rows as a plain object sorted by key (Map equality in expect() depends on insertion order). */
+export const sorted = (rows: Map<string, Record<string, any>>) =>
+	Object.fromEntries([...rows].sort(([a], [b]) => a.localeCompare(b)));
+
 /** The user's live synced rows as the server holds them, keyed like the patch. */
 export async function serverState(app: TestApp, userId: string): Promise<Map<string, Record<string, any>>> {
 	const rows = await app.db.sql<{ entity: string; id: string }[]>`
