@@ -4,6 +4,7 @@
  * daily purge of old tombstones.
  */
 import { defineFeature } from "../feature.ts";
+import { pushEdge } from "./edge.ts";
 import { createPullService } from "./pull-service.ts";
 import { createPushService } from "./push-service.ts";
 import { purgeTombstones } from "./repository.ts";
@@ -19,7 +20,7 @@ export const syncFeature = defineFeature({
 		return syncRoutes({
 			auth,
 			sockets,
-			push: createPushService({ sql, log, settings }),
+			push: createPushService({ sql, log, settings, edge: pushEdge }),
 			pull: createPullService({ sql, settings }),
 		});
 	},

@@ -10,17 +10,13 @@
  * rolls the whole transaction back and the push answers 503: nothing of that
  * mutation is consumed, the client retries.
  */
-import { Value } from "@sinclair/typebox/value";
-import { DomainError, Forbidden, Invalid } from "../errors.ts";
-import { httpStatusOf } from "../http/error-map.ts";
-import { HttpError, ValidationFailed } from "../http/errors.ts";
-import { describe as describeRule } from "../http/validation.ts";
+import { Forbidden, Invalid } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { baselineCookie, parseCookie } from "./cookie.ts";
-import { saneDates } from "./dates.ts";
-import type { MutationName, MutationResult, PatchOp, PushBody, PushResult } from "./model.ts";
-import { MUTATIONS, type Outcome } from "./mutations.ts";
+import type { PushEdge, Rejection } from "./edge.ts";
+import type { MutationResult, PatchOp, PushBody, PushResult } from "./model.ts";
+import type { Outcome } from "./mutations.ts";
 import {
 	claimGroup,
 	lastMutationId,
@@ -35,37 +31,6 @@ import { scopedSql } from "./scoped-sql.ts";
 import type { SyncSettings } from "./settings.ts";
 
 type Mutation = PushBody["mutations"][number];
-type Rejection = NonNullable<MutationResult["error"]>;
-
-/** The REST error body of what can never apply; undefined for a transient failure. */
-export function rejectionOf(error: unknown): Rejection | undefined {
-	if (error instanceof DomainError) {
-		const body = { status: httpStatusOf(error).status, code: error.code, message: error.message };
-		return error.details === undefined ? body : { ...body, details: error.details };
-	}
-	if (error instanceof HttpError && error.status >= 400 && error.status < 500)
-		return { status: error.status, code: error.code, message: error.message, details: error.details };
-	// Data exceptions and integrity violations the services did not map: the same input fails every time.
-	const code = (error as { code?: unknown })?.code;
-	if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code))
-		return { status: 422, code: "unprocessable", message: "the database refused the change" };
-	return undefined;
-}
-
-function checkedArgs(m: Mutation) {
-	const def = MUTATIONS[m.name as MutationName];
-	if (!def) throw new Invalid(`unknown mutation ${m.name}`, { field: "name", reason: "unknown_mutation" });
-	if (!Value.Check(def.args, m.args)) {
-		const seen = new Set<string>();
-		const issues = [...Value.Errors(def.args, m.args)]
-			.filter((e) => !seen.has(e.path) && seen.add(e.path))
-			.map((e) => ({ path: e.path || "/", message: describeRule(e.schema as never) }));
-		throw new ValidationFailed("body", issues);
-	}
-	const args = Value.Clean(def.args, structuredClone(m.args)) as Record<string, unknown>;
-	saneDates(args);
-	return { def, args };
-}
 
 interface Applied {
 	result: MutationResult;
@@ -73,8 +38,8 @@ interface Applied {
 	patch?: PatchOp[];
 }
 
-export function createPushService(deps: { sql: Sql; log: Logger; settings: SyncSettings }) {
-	const { sql, log } = deps;
+export function createPushService(deps: { sql: Sql; log: Logger; settings: SyncSettings; edge: PushEdge }) {
+	const { sql, log, edge } = deps;
 
 	async function one(ownerId: string, body: PushBody, m: Mutation): Promise<Applied | "gap"> {
 		return (await sql.begin(async (tx) => {
@@ -84,11 +49,11 @@ export function createPushService(deps: { sql: Sql; log: Logger; settings: SyncS
 			let outcome: Outcome | { status: "rejected"; error: Rejection };
 			try {
 				outcome = await tx.savepoint(async (sp) => {
-					const { def, args } = checkedArgs(m);
+					const { def, args } = edge.check(m);
 					return def.apply({ ownerId, sql: scopedSql(sp), tx: sp, base: m.base }, args);
 				});
 			} catch (error) {
-				const rejection = rejectionOf(error);
+				const rejection = edge.reject(error);
 				if (!rejection) throw error;
 				outcome = { status: "rejected", error: rejection };
 			}
@@ -121,9 +86,7 @@ export function createPushService(deps: { sql: Sql; log: Logger; settings: SyncS
 					done = await one(ownerId, body, m);
 				} catch (error) {
 					log.warn("sync push: transient failure, not consumed", { mutationId: m.id, error });
-					throw new HttpError(503, "unavailable", "the push could not be applied now; retry it", undefined, {
-						"retry-after": "1",
-					});
+					throw edge.unavailable();
 				}
 				if (done === "gap") break;
 				results.push(done.result);
