@@ -152,6 +152,17 @@ describe("commit order", () => {
 });
 
 describe("pages", () => {
+	test("pages follow the version as a number: 12 commits pulled one row per page, every row once, in commit order", async () => {
+		const owner = await register(app);
+		const made: string[] = [];
+		for (let i = 0; i < 12; i++)
+			made.push((await createContact(app, owner.accessToken, { name: `c${i}` })).id);
+		const d = new Device(app, owner.accessToken);
+		const { pages, ops } = await d.pull(1);
+		expect(pages.length).toBe(12);
+		expect(ops.filter((o) => o.op === "put").map((o: any) => o.value.id)).toEqual(made);
+	});
+
 	test("10,000 rows in pages of 500 while writes go on: nothing missed, then one more pull converges", async () => {
 		const owner = await register(app);
 		await app.db.sql`
