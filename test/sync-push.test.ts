@@ -133,6 +133,40 @@ describe("push", () => {
 		]);
 	});
 
+	test("a NUL in one mutation rejects that mutation (the REST body's error), not the whole queue", async () => {
+		const d = new Device(app, user.accessToken);
+		const rest = await app.request("POST", "/api/v1/contacts", {
+			token: user.accessToken,
+			body: { name: "a\u0000b" },
+		});
+		expect(rest.status).toBe(422);
+		const good = newId();
+		const res = await d.rawPush([
+			{ id: 1, name: "createContact", args: { id: newId(), name: "a\u0000b" } },
+			{ id: 2, ...contact(good, "After") },
+		]);
+		expect(res.status).toBe(200);
+		expect(res.body.results).toEqual([
+			{
+				id: 1,
+				status: "rejected",
+				error: {
+					status: 422,
+					code: rest.body.error.code,
+					message: rest.body.error.message,
+					details: rest.body.error.details,
+				},
+			},
+			{ id: 2, status: "applied" },
+		]);
+		// Other routes still refuse a NUL anywhere in the body.
+		const pull = await app.request("POST", "/api/v1/sync/pull", {
+			token: user.accessToken,
+			body: { clientGroupId: d.clientGroupId, cookie: "1\u0000" },
+		});
+		expect(pull.status).toBe(422);
+	});
+
 	test("another user's client group is 403 (push and pull), and nothing is written", async () => {
 		const other = await register(app);
 		const mine = new Device(app, user.accessToken);

@@ -9,6 +9,7 @@ import { Value } from "@sinclair/typebox/value";
 import { DomainError, Invalid } from "../errors.ts";
 import { httpStatusOf } from "../http/error-map.ts";
 import { HttpError, ValidationFailed } from "../http/errors.ts";
+import { NUL_MESSAGE, nulPath } from "../http/request-context.ts";
 import { describe as describeRule } from "../http/validation.ts";
 import { saneDates } from "./dates.ts";
 import type { MutationName, MutationResult } from "./model.ts";
@@ -31,6 +32,9 @@ export const pushEdge: PushEdge = {
 	check(m) {
 		const def = MUTATIONS[m.name as MutationName];
 		if (!def) throw new Invalid(`unknown mutation ${m.name}`, { field: "name", reason: "unknown_mutation" });
+		// The edge leaves a push's body to this check (checksBodyNulItself): one bad mutation, not the queue.
+		const nul = nulPath(m.args, "") ?? nulPath((m as { base?: unknown }).base, "");
+		if (nul !== undefined) throw new ValidationFailed("body", [{ path: nul || "/", message: NUL_MESSAGE }]);
 		if (!Value.Check(def.args, m.args)) {
 			const seen = new Set<string>();
 			const issues = [...Value.Errors(def.args, m.args)]

@@ -6,6 +6,7 @@ import { Elysia } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { AuthService, Principal } from "../auth/service.ts";
 import { aliasOf } from "../docs/seed-alias.ts";
+import { checksBodyNulItself } from "../http/request-context.ts";
 import { type RealtimeSockets, TokenQuery } from "../realtime/sockets.ts";
 import {
 	ErrorBody,
@@ -40,12 +41,15 @@ interface Ctx<B> {
 	body: B;
 }
 
+export const PUSH_PATHS = ["/api/v1/sync/push", "/api/sync/push"];
+
 export function syncRoutes(deps: {
 	auth: AuthService;
 	push: PushService;
 	pull: PullService;
 	sockets: RealtimeSockets;
 }) {
+	checksBodyNulItself(...PUSH_PATHS);
 	const push = {
 		handle: ({ principal, body }: Ctx<PushBody>) => deps.push.push(principal.user.id, body),
 		options: {
