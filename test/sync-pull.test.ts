@@ -272,6 +272,33 @@ describe("stale, purged and unknown cookies; isolation", () => {
 	});
 });
 
+describe("account deletion", () => {
+	test("deleting an account with synced rows removes them and its sync state (the commit-time stamps skip a gone user)", async () => {
+		const gone = await register(app);
+		const d = new Device(app, gone.accessToken);
+		const c = newId();
+		d.mutate("createContact", { id: c, name: "Bye" });
+		d.mutate("createTransaction", {
+			id: newId(),
+			contactId: c,
+			kind: "lent",
+			amountMinor: 5,
+			currency: "EUR",
+			occurredOn: "2026-01-01",
+		});
+		d.mutate("createReminder", { id: newId(), title: "r", dueAt: "2030-01-01T09:00", subjectContactId: c });
+		await d.push();
+		const res = await app.request("DELETE", "/api/v1/users/me", { token: gone.accessToken });
+		expect(res.status).toBe(204);
+		const left = await app.db.sql`
+			select (select count(*)::int from sync_rows where owner_id = ${gone.userId}) as rows,
+			       (select count(*)::int from sync_versions where user_id = ${gone.userId}) as versions,
+			       (select count(*)::int from sync_client_groups where user_id = ${gone.userId}) as groups,
+			       (select count(*)::int from contacts where owner_id = ${gone.userId}) as contacts`;
+		expect(left[0]).toEqual({ rows: 0, versions: 0, groups: 0, contacts: 0 });
+	});
+});
+
 describe("pokes", () => {
 	let base: string;
 	beforeAll(() => {
@@ -292,8 +319,11 @@ describe("pokes", () => {
 		await createContact(app, user.accessToken, { name: "Poke" });
 		const poke = await ws.next();
 		expect(poke).toEqual({ type: "poke", cookie: String(Number(d.cookie) + 1) });
+		await d.pull(); // what a poked device does
+		expect(d.cookie).toBe(poke.cookie);
 		d.mutate("createContact", { id: newId(), name: "Pushed" });
 		const push = await d.push();
+		expect(push.cookie).toBe(String(Number(poke.cookie) + 1));
 		expect(await ws.next()).toEqual({ type: "poke", cookie: push.cookie });
 		await expect(theirs.next(300)).rejects.toThrow(/no message/);
 		ws.close();
