@@ -60,6 +60,9 @@ export const Mutation = t.Object({
 	),
 });
 
+/** At most this many mutations per push (more is 422): a full push stays well inside BODY_LIMIT_BYTES. */
+export const MAX_PUSH_MUTATIONS = 200;
+
 export const PushBody = t.Object({
 	clientGroupId: ClientGroupId,
 	clientId: ClientId("the client (tab, app instance) inside the group whose mutation ids these are"),
@@ -69,7 +72,10 @@ export const PushBody = t.Object({
 		description: "the client's schema; only `1` today",
 	}),
 	cookie: t.Optional(Cookie),
-	mutations: t.Array(Mutation, { maxItems: 10_000 }),
+	mutations: t.Array(Mutation, {
+		maxItems: MAX_PUSH_MUTATIONS,
+		description: `in id order; at most ${MAX_PUSH_MUTATIONS} per push (send the rest in the next one)`,
+	}),
 });
 
 export const PatchOp = t.Union([

@@ -25,10 +25,8 @@ import {
 	rowsAtVersion,
 	setLastMutationId,
 	stampNow,
-	takeVersion,
 } from "./repository.ts";
 import { scopedSql } from "./scoped-sql.ts";
-import type { SyncSettings } from "./settings.ts";
 
 type Mutation = PushBody["mutations"][number];
 
@@ -38,7 +36,7 @@ interface Applied {
 	patch?: PatchOp[];
 }
 
-export function createPushService(deps: { sql: Sql; log: Logger; settings: SyncSettings; edge: PushEdge }) {
+export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge }) {
 	const { sql, log, edge } = deps;
 
 	async function one(ownerId: string, body: PushBody, m: Mutation): Promise<Applied | "gap"> {
@@ -57,8 +55,7 @@ export function createPushService(deps: { sql: Sql; log: Logger; settings: SyncS
 				if (!rejection) throw error;
 				outcome = { status: "rejected", error: rejection };
 			}
-			const version = await takeVersion(tx, ownerId);
-			await setLastMutationId(tx, body.clientGroupId, body.clientId, m.id, version);
+			const version = await setLastMutationId(tx, body.clientGroupId, body.clientId, m.id, ownerId);
 			await stampNow(tx);
 			const patch = await patchFor(tx, ownerId, await rowsAtVersion(tx, ownerId, version));
 			return { result: { id: m.id, ...outcome }, version, patch };
@@ -69,11 +66,6 @@ export function createPushService(deps: { sql: Sql; log: Logger; settings: SyncS
 		async push(ownerId: string, body: PushBody): Promise<PushResult> {
 			if (body.schemaVersion !== "1")
 				throw new Invalid("schemaVersion must be 1", { field: "schemaVersion", reason: "unsupported" });
-			if (body.mutations.length > deps.settings.pushMaxMutations)
-				throw new Invalid(`at most ${deps.settings.pushMaxMutations} mutations per push`, {
-					field: "mutations",
-					reason: "too_many",
-				});
 			if ((await claimGroup(sql, body.clientGroupId, ownerId)) !== ownerId)
 				throw new Forbidden("this client group belongs to another user");
 			const sent = parseCookie(body.cookie);

@@ -25,12 +25,11 @@ export async function claimGroup(sql: Sql, id: string, userId: string): Promise<
 
 /** The client's last mutation id, its row locked until the transaction ends (one push per client at a time). */
 export async function lockClient(sql: Sql, groupId: string, clientId: string): Promise<number> {
-	await sql`
-		insert into sync_clients (client_group_id, id) values (${groupId}, ${clientId})
-		on conflict do nothing`;
+	// The no-op update locks the row like `select … for update` (one round trip for a new or known client).
 	const [row] = await sql<{ n: string }[]>`
-		select last_mutation_id::text as n from sync_clients
-		where client_group_id = ${groupId} and id = ${clientId} for update`;
+		insert into sync_clients (client_group_id, id) values (${groupId}, ${clientId})
+		on conflict (client_group_id, id) do update set updated_at = sync_clients.updated_at
+		returning last_mutation_id::text as n`;
 	return Number(row!.n);
 }
 
@@ -40,28 +39,29 @@ export async function lastMutationId(sql: Sql, groupId: string, clientId: string
 	return Number(row?.n ?? 0);
 }
 
+/**
+ * Records the client's new last mutation id with this transaction's version,
+ * taken here (herald_sync_version: the user's writers serialize from this
+ * statement on, after every lock the mutation took).
+ */
 export async function setLastMutationId(
 	sql: Sql,
 	groupId: string,
 	clientId: string,
 	id: number,
-	version: number,
-): Promise<void> {
-	await sql`
-		update sync_clients set last_mutation_id = ${id}, version = ${version}, updated_at = now()
-		where client_group_id = ${groupId} and id = ${clientId}`;
+	userId: string,
+): Promise<number> {
+	const [row] = await sql<{ v: string }[]>`
+		update sync_clients set last_mutation_id = ${id}, version = herald_sync_version(${userId}), updated_at = now()
+		where client_group_id = ${groupId} and id = ${clientId}
+		returning version::text as v`;
+	return Number(row!.v);
 }
 
 export async function groupMutationIds(sql: Sql, groupId: string): Promise<Record<string, number>> {
 	const rows = await sql<{ id: string; n: string }[]>`
 		select id, last_mutation_id::text as n from sync_clients where client_group_id = ${groupId} order by id`;
 	return Object.fromEntries(rows.map((r) => [r.id, Number(r.n)]));
-}
-
-/** This transaction's version for the user (the first call takes it: the user's writers serialize from here). */
-export async function takeVersion(sql: Sql, userId: string): Promise<number> {
-	const [row] = await sql<{ v: string }[]>`select herald_sync_version(${userId})::text as v`;
-	return Number(row!.v);
 }
 
 /** Runs the deferred sync triggers now (they stamp the rows changed so far with the transaction's version). */

@@ -8,8 +8,6 @@ export const syncConfig = Config.all({
 	tombstoneRetentionDays: int("SYNC_TOMBSTONE_RETENTION_DAYS", 90),
 	/** The most patch entries one pull page may carry (a request's `limit` is capped to it). */
 	pullMaxLimit: int("SYNC_PULL_MAX_LIMIT", 1000),
-	/** The most mutations one push may carry (more is 422). */
-	pushMaxMutations: int("SYNC_PUSH_MAX_MUTATIONS", 500),
 });
 
 export type SyncSettings = typeof syncConfig extends Config.Config<infer A> ? A : never;
@@ -19,7 +17,6 @@ export const SYNC = "sync";
 export const SYNC_DEFAULTS: SyncSettings = {
 	tombstoneRetentionDays: 90,
 	pullMaxLimit: 1000,
-	pushMaxMutations: 500,
 };
 
 export const syncSettings = (config: HeraldConfig): SyncSettings =>
