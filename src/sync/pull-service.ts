@@ -12,7 +12,14 @@ import { Forbidden } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import { baselineCookie, type PageState, pageCookie, parseCookie } from "./cookie.ts";
 import type { PatchOp, PullBody, PullResult } from "./model.ts";
-import { changedRows, claimGroup, groupMutationIds, patchFor, versionState } from "./repository.ts";
+import {
+	changedRows,
+	claimGroup,
+	groupMutationIds,
+	patchFor,
+	versionAndMutationIds,
+	versionState,
+} from "./repository.ts";
 import type { SyncSettings } from "./settings.ts";
 
 export const DEFAULT_PULL_LIMIT = 500;
@@ -25,6 +32,12 @@ export function createPullService(deps: { sql: Sql; settings: SyncSettings }) {
 				throw new Forbidden("this client group belongs to another user");
 			const limit = Math.min(body.limit ?? DEFAULT_PULL_LIMIT, deps.settings.pullMaxLimit);
 			const cookie = parseCookie(body.cookie);
+			if (cookie.kind === "baseline") {
+				// Nothing new (the steady state): one statement, no transaction.
+				const now = await versionAndMutationIds(sql, ownerId, body.clientGroupId);
+				if (now.version === cookie.version && cookie.version >= now.purgedThrough)
+					return { cookie: body.cookie!, lastMutationIds: now.lastMutationIds, patch: [], hasMore: false };
+			}
 			return (await sql.begin("isolation level repeatable read read only", async (tx) => {
 				const state = await versionState(tx, ownerId);
 				const fresh = async (from: number, snapshot: boolean): Promise<PageState> => ({

@@ -78,6 +78,24 @@ export async function versionState(
 	return { version: Number(row?.v ?? 0), purgedThrough: Number(row?.p ?? 0) };
 }
 
+/** The user's version and the group's last mutation ids from one snapshot (one statement). */
+export async function versionAndMutationIds(
+	sql: Sql,
+	userId: string,
+	groupId: string,
+): Promise<{ version: number; purgedThrough: number; lastMutationIds: Record<string, number> }> {
+	const [row] = await sql<{ v: string | null; p: string | null; ids: Record<string, string | number> }[]>`
+		select (select version::text from sync_versions where user_id = ${userId}) as v,
+		       (select purged_through::text from sync_versions where user_id = ${userId}) as p,
+		       (select coalesce(json_object_agg(id, last_mutation_id), '{}') from sync_clients
+		        where client_group_id = ${groupId}) as ids`;
+	return {
+		version: Number(row?.v ?? 0),
+		purgedThrough: Number(row?.p ?? 0),
+		lastMutationIds: Object.fromEntries(Object.entries(row?.ids ?? {}).map(([k, n]) => [k, Number(n)])),
+	};
+}
+
 export interface ChangedRow {
 	entity: Entity;
 	id: string;
