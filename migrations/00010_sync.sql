@@ -8,7 +8,10 @@
 -- commits earlier, and a snapshot that reads version V sees every change
 -- stamped <= V and none above. The version is taken by deferred constraint
 -- triggers, i.e. at commit time, after the transaction took every row lock it
--- needs (lock order: the version row is the last lock a writer takes).
+-- needs (lock order: the version row is the last lock a writer takes). The
+-- row lock plays the part of herald_order_lock (00005_commit_order.sql) for
+-- the per-user key: the row must be updated anyway, and its lock has the same
+-- scope and lifetime, so no advisory lock is taken besides it.
 --
 -- `sync_rows` holds, per synced row, the version of its last change and
 -- whether it is gone (soft-deleted, or hard-deleted for reminders): live

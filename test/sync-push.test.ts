@@ -167,6 +167,39 @@ describe("push", () => {
 		expect(pull.status).toBe(422);
 	});
 
+	test("a transient failure answers 503 and consumes nothing: the mutations before it stay, a resend applies the rest", async () => {
+		const d = new Device(app, user.accessToken);
+		// A real serialization failure (SQLSTATE 40001) from the database for one row name, then not any more.
+		await app.db.sql.unsafe(`
+			create function test_transient() returns trigger language plpgsql as $$
+			begin
+				if new.name = 'Transient' then raise exception 'try again' using errcode = '40001'; end if;
+				return new;
+			end $$;
+			create trigger test_transient before insert on contacts for each row execute function test_transient();`);
+		const [before, flaky] = [newId(), newId()];
+		d.mutate("createContact", { id: before, name: "Before" });
+		d.mutate("createContact", { id: flaky, name: "Transient" });
+		try {
+			const res = await d.rawPush();
+			expect(res.status).toBe(503);
+			expect(res.body.error.code).toBe("unavailable");
+			expect(res.headers.get("retry-after")).toBe("1");
+		} finally {
+			await app.db.sql.unsafe("drop trigger test_transient on contacts; drop function test_transient();");
+		}
+		const [client] = await app.db.sql`
+			select last_mutation_id::int as n from sync_clients where client_group_id = ${d.clientGroupId}`;
+		expect(client!.n).toBe(1);
+		expect((await app.db.sql`select 1 from contacts where id = ${flaky}`).length).toBe(0);
+		const again = await d.push();
+		expect(again.results).toEqual([
+			{ id: 1, status: "duplicate" },
+			{ id: 2, status: "applied" },
+		]);
+		expect((await app.db.sql`select 1 from contacts where id = ${flaky}`).length).toBe(1);
+	});
+
 	test("another user's client group is 403 (push and pull), and nothing is written", async () => {
 		const other = await register(app);
 		const mine = new Device(app, user.accessToken);
