@@ -14,6 +14,7 @@ import { fitnessFeature } from "./fitness/feature.ts";
 import { maintenanceFeature } from "./maintenance/feature.ts";
 import { notificationsFeature } from "./notifications/feature.ts";
 import { remindersFeature } from "./reminders/feature.ts";
+import { syncFeature } from "./sync/feature.ts";
 import { usersFeature } from "./users/feature.ts";
 
 export const features: readonly Feature[] = [
@@ -27,5 +28,6 @@ export const features: readonly Feature[] = [
 	deliveriesFeature,
 	debtsFeature,
 	fitnessFeature,
+	syncFeature,
 	maintenanceFeature,
 ];

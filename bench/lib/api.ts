@@ -26,6 +26,8 @@ export interface ApiUnderTest {
 	readonly base: string;
 	readonly api: Child;
 	readonly dataDir: string;
+	/** The database the api uses (benches that seed with SQL). */
+	readonly databaseUrl: string;
 	/** DATABASE_URL, UPSTASH_REDIS_REST_URL/TOKEN, … of the backing services (a bench may seed or measure them directly). */
 	readonly serviceEnv: Record<string, string | undefined>;
 	/** Backing services up, and api spawn to first healthy answer, in ms. */
@@ -97,6 +99,7 @@ export async function startApiOnEmbedded(
 			base,
 			api,
 			dataDir,
+			databaseUrl: infra.databaseUrl,
 			serviceEnv,
 			timings: { servicesMs, apiMs: performance.now() - t1 },
 			stop,
