@@ -91,7 +91,10 @@ export function docs(options: { version: string }) {
 						{ name: "reminders", description: "Reminders as durable timers: RRULE, time zones (seed 001)" },
 					],
 					components: {
-						securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+						securitySchemes: {
+							bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+							ingestKey: { type: "http", scheme: "bearer", bearerFormat: "hik_ ingestion key" },
+						},
 					},
 				},
 			}),
