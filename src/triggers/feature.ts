@@ -4,10 +4,13 @@
  */
 import { defineFeature, routes } from "../feature.ts";
 import { purgeEvents } from "./events-repository.ts";
+import { createExplainService } from "./explain.ts";
 import { createIngestService } from "./ingest.ts";
 import { TRIGGERS, triggerSettings, triggersConfig } from "./settings.ts";
 import { ingestRoutes, sourceRoutes } from "./sources-routes.ts";
 import { createSourceService } from "./sources-service.ts";
+import { triggerRoutes } from "./triggers-routes.ts";
+import { createTriggerService } from "./triggers-service.ts";
 
 export const triggersFeature = defineFeature({
 	name: TRIGGERS,
@@ -17,6 +20,7 @@ export const triggersFeature = defineFeature({
 		return routes(
 			sourceRoutes(auth, createSourceService({ sql })),
 			ingestRoutes(createIngestService({ sql, settings, runtime, log })),
+			triggerRoutes(auth, createTriggerService({ sql, settings }), createExplainService({ sql })),
 		);
 	},
 	cleanup: {

@@ -1,0 +1,129 @@
+/**
+ * Triggers: CRUD (owner-scoped; another user's trigger is 404), the
+ * save-time checks (every CEL expression type-checked, template paths,
+ * sources the owner's), the version bump that resets state, the dry-run (the
+ * reducer from empty state, no side effects) and the recorded decisions.
+ */
+import { Conflict, Invalid, NotFound } from "../errors.ts";
+import type { Sql } from "../infra/db/sql.ts";
+import { compileTrigger, decidesDifferently, type TriggerDefinition } from "./definition.ts";
+import type { DecisionView, DryRunBody, TriggerBody, UpdateTriggerBody } from "./model.ts";
+import { type Decision, type EventSnapshot, type KeyState, reduce } from "./reducer.ts";
+import { keyOf, passesPrefilter } from "./routing.ts";
+import type { TriggerSettings } from "./settings.ts";
+import {
+	countTriggers,
+	definitionOf,
+	deleteTrigger,
+	findTrigger,
+	insertTrigger,
+	listTriggers,
+	ownedSources,
+	toTriggerView,
+	updateTrigger,
+} from "./triggers-repository.ts";
+
+export const decisionView = (d: Decision, key: string): DecisionView => ({
+	decision: d.kind,
+	at: new Date(d.at).toISOString(),
+	eventSeq: d.eventSeq,
+	key,
+	reason: d.reason,
+	...(d.fire ? { fireKey: d.fire.fireKey, payload: d.fire.payload } : {}),
+});
+
+export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings }) {
+	const { sql, settings } = deps;
+	const checkSources = async (owner: string, ids: readonly string[] | undefined) => {
+		const unique = [...new Set(ids ?? [])];
+		if ((await ownedSources(sql, owner, unique)) !== unique.length)
+			throw new Invalid("sourceIds: every source must be one of yours", { field: "sourceIds" });
+	};
+	const found = <T>(row: T | undefined): T => {
+		if (!row) throw new NotFound("trigger");
+		return row;
+	};
+	return {
+		async create(owner: string, body: TriggerBody) {
+			const { enabled, ...def } = body;
+			compileTrigger(def);
+			await checkSources(owner, def.sourceIds);
+			if ((await countTriggers(sql, owner)) >= settings.maxTriggersPerUser)
+				throw new Conflict(`at most ${settings.maxTriggersPerUser} triggers per user`);
+			return toTriggerView(await insertTrigger(sql, owner, def, enabled ?? true));
+		},
+		async list(owner: string, q: { limit?: number; offset?: number }) {
+			const { rows, total } = await listTriggers(sql, owner, q.limit ?? 20, q.offset ?? 0);
+			return { items: rows.map(toTriggerView), total };
+		},
+		get: async (owner: string, id: string) => toTriggerView(found(await findTrigger(sql, owner, id))),
+		async update(owner: string, id: string, body: UpdateTriggerBody) {
+			return sql.begin(async (tx) => {
+				const row = found(await findTrigger(tx, owner, id, true));
+				const before = definitionOf(row);
+				const { enabled, ...changes } = body;
+				const after: TriggerDefinition = { ...before, ...changes };
+				// An MCP token is kept unless the change names a new one.
+				if (after.action.kind === "mcp" && before.action.kind === "mcp" && !("token" in after.action))
+					if (before.action.token && changes.action)
+						after.action = { ...after.action, token: before.action.token };
+				compileTrigger(after);
+				await checkSources(owner, after.sourceIds);
+				const bump = decidesDifferently(before, after);
+				return toTriggerView(await updateTrigger(tx, id, after, enabled ?? row.enabled, bump));
+			});
+		},
+		async remove(owner: string, id: string) {
+			if (!(await deleteTrigger(sql, owner, id))) throw new NotFound("trigger");
+		},
+		/** The reducer over `events` from empty state, with the live path's ordering; writes nothing. */
+		dryRun(body: DryRunBody) {
+			const { enabled: _enabled, ...def } = body.trigger;
+			const trigger = compileTrigger(def);
+			const states = new Map<string, KeyState>();
+			const decisions: DecisionView[] = [];
+			const wall = Date.now();
+			body.events.forEach((input, i) => {
+				const receivedAt = input.receivedAt ? Date.parse(input.receivedAt) : wall;
+				const event: EventSnapshot = {
+					id: `dry-run-${i}`,
+					seq: i + 1,
+					type: input.type,
+					source: input.sourceId ?? "dry-run",
+					externalId: input.externalId ?? `dry-run-${i}`,
+					occurredAt: input.occurredAt ? Date.parse(input.occurredAt) : receivedAt,
+					receivedAt,
+					data: input.data,
+				};
+				if (!passesPrefilter(trigger, event)) {
+					decisions.push({
+						decision: "prefilter_miss",
+						at: new Date(receivedAt).toISOString(),
+						eventSeq: event.seq,
+						key: "",
+						reason: { type: event.type, eventTypes: [...trigger.eventTypes] },
+					});
+					return;
+				}
+				const key = keyOf(trigger, event, settings.conditionDeadlineMs);
+				if (!key.ok) {
+					decisions.push(decisionView(key.decision, ""));
+					return;
+				}
+				const step = reduce(
+					trigger,
+					key.key,
+					states.get(key.key),
+					{ kind: "event", event },
+					receivedAt,
+					settings.conditionDeadlineMs,
+				);
+				states.set(key.key, step.state);
+				for (const d of step.decisions) decisions.push(decisionView(d, key.key));
+			});
+			return { decisions, fires: decisions.filter((d) => d.decision === "fire").length };
+		},
+	};
+}
+
+export type TriggerService = ReturnType<typeof createTriggerService>;
