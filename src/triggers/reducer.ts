@@ -11,10 +11,10 @@
  * machine runs, and a candidate fire goes through debounce and cooldown.
  */
 import type { CompiledTrigger } from "./definition.ts";
-import { emaStep, type EmaState } from "./ema.ts";
-import { type CountState, countStep } from "./windows.ts";
 import { escapeOf, templateOf } from "./definition.ts";
+import { type EmaState, emaStep } from "./ema.ts";
 import { render, TemplateTooLarge } from "./template.ts";
+import { type CountState, countStep } from "./windows.ts";
 
 export interface EventSnapshot {
 	id: string;
@@ -227,7 +227,8 @@ function onEvent(
 	}
 	const hold = trigger.clauses.hold;
 	if (!hold) return signal ? candidate(trigger, key, s, now, e, out, {}) : s;
-	const h = (s.hold ??= { phase: "inactive", since: now, lastTrue: now, signal: false });
+	s.hold ??= { phase: "inactive", since: now, lastTrue: now, signal: false };
+	const h = s.hold;
 	if (signal) {
 		h.lastTrue = now;
 		h.event = e;

@@ -65,11 +65,11 @@ const jsonSafe = (v: unknown): unknown =>
 
 const escapeHtml = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 
-function text(v: unknown, escape: Escape): string {
+function text(v: unknown, mode: Escape): string {
 	const safe = jsonSafe(v);
 	const s =
 		safe === undefined || safe === null ? "" : typeof safe === "object" ? JSON.stringify(safe) : String(safe);
-	return escape === "html" ? escapeHtml(s) : s;
+	return mode === "html" ? escapeHtml(s) : s;
 }
 
 export class TemplateTooLarge extends Error {
@@ -77,12 +77,12 @@ export class TemplateTooLarge extends Error {
 }
 
 /** Renders `template` with `vars`; throws TemplateTooLarge past RENDERED_MAX_BYTES. */
-export function render(template: unknown, vars: Record<string, unknown>, escape: Escape = "none"): unknown {
+export function render(template: unknown, vars: Record<string, unknown>, mode: Escape = "none"): unknown {
 	const go = (value: unknown): unknown => {
 		if (typeof value === "string") {
 			const whole = WHOLE.exec(value);
 			if (whole) return jsonSafe(lookup(vars, whole[1]!)) ?? null;
-			return value.replace(PLACEHOLDER, (_, path: string) => text(lookup(vars, path), escape));
+			return value.replace(PLACEHOLDER, (_, path: string) => text(lookup(vars, path), mode));
 		}
 		if (Array.isArray(value)) return value.map(go);
 		if (value && typeof value === "object")
