@@ -247,7 +247,10 @@ describe("folding is split-invariant (fast-check)", () => {
 				fc.array(fc.nat(), { maxLength: 6 }),
 				(which, steps, cuts) => {
 					let at = 0;
-					const events = steps.map((s, i) => ev(i + 1, (at += s.gap), { v: s.v }));
+					const events = steps.map((s, i) => {
+						at += s.gap;
+						return ev(i + 1, at, { v: s.v });
+					});
 					const whole = run(defs[which]!, events, at + 100).out;
 					const trigger = compileTrigger(defs[which]!, { id: "t1", version: 1 });
 					const bounds = [...new Set(cuts.map((c) => c % (events.length + 1)))].sort((a, b) => a - b);
