@@ -64,6 +64,13 @@ const EVENT_SCHEMA = {
 } as const;
 
 const environments = new Map<string, Environment>();
+const WARM_UP = {
+	event: { type: "", source: "", externalId: "", occurredAt: new Date(0), data: {} },
+	data: {},
+	ema: 0,
+	ema_prev: 0,
+	ema_samples: 0n,
+};
 
 function environment(scope: CelScope): Environment {
 	const id = `${scope.ema ? "e" : ""}${scope.count ? "c" : ""}`;
@@ -166,6 +173,11 @@ export function compile(source: string, scope: CelScope, want?: "bool" | "number
 			return { ok: false, missing: false, code: "wrong_type", message: `evaluated to ${typeof value}` };
 		return { ok: true, value };
 	};
+	// One throw-away evaluation: the first run of a fresh expression is the slow one (JIT), and
+	// the deadline is meant for expressions that are slow, not for cold code.
+	try {
+		parsed(WARM_UP);
+	} catch {}
 	return { source, type, operands: operandsOf(env, parsed.ast, source), evaluate };
 }
 

@@ -15,7 +15,7 @@ export const triggersConfig = Config.all({
 	/** Events one ingestion key may send per minute (effect's RateLimiter on Redis, fixed window). */
 	ingestEventsPerMinute: int("INGEST_EVENTS_PER_MINUTE", 1_200_000),
 	/** A condition (or key, or EMA value) over this evaluation time is a `condition_error`, never a fire. */
-	conditionDeadlineMs: int("TRIGGER_CONDITION_DEADLINE_MS", 10),
+	conditionDeadlineMs: int("TRIGGER_CONDITION_DEADLINE_MS", 100),
 	/** Triggers one user may have. */
 	maxTriggersPerUser: int("TRIGGER_MAX_PER_USER", 1000),
 	/** Events one processor batch folds per partition (one transaction). */
@@ -31,7 +31,7 @@ export const DEFAULT_TRIGGER_SETTINGS: TriggerSettings = {
 	ingestMaxDataBytes: 65_536,
 	ingestRetentionDays: 30,
 	ingestEventsPerMinute: 1_200_000,
-	conditionDeadlineMs: 10,
+	conditionDeadlineMs: 100,
 	maxTriggersPerUser: 1000,
 	processorBatchSize: 1000,
 	processorPollMs: 1000,
