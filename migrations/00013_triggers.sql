@@ -133,3 +133,32 @@ create table trigger_fires (
   created_at timestamptz not null default now()
 );
 create index trigger_fires_trigger on trigger_fires (trigger_id, fired_at, id);
+
+-- Each fire reaches its action run (`action:<fire_key>`, workflow triggerActionRun) through the
+-- outbox, in the processor's transaction.
+create trigger trigger_fires_capture after insert on trigger_fires
+  for each row execute function herald_capture_change('trigger_fire_changes', 'fire_key');
+
+-- The action run of a fire and every attempt of it.
+create table action_runs (
+  fire_id uuid primary key references trigger_fires (id) on delete cascade,
+  trigger_id uuid not null references triggers (id) on delete cascade,
+  status text not null default 'running' check (status in ('running', 'succeeded', 'failed')),
+  error text,
+  started_at timestamptz not null default now(),
+  finished_at timestamptz
+);
+create index action_runs_trigger on action_runs (trigger_id, started_at);
+create table action_attempts (
+  id bigint generated always as identity primary key,
+  fire_id uuid not null references trigger_fires (id) on delete cascade,
+  attempt integer not null,
+  destination text not null,
+  outcome text check (outcome in ('ok', 'retryable', 'permanent', 'circuit_open', 'rate_limited')),
+  status_code integer,
+  latency_ms double precision,
+  error text,
+  started_at timestamptz not null default now(),
+  finished_at timestamptz
+);
+create index action_attempts_fire on action_attempts (fire_id, id);

@@ -48,7 +48,7 @@ export interface Clauses {
 }
 
 export type Action =
-	| { kind: "webhook"; url: string; body?: unknown }
+	| { kind: "webhook"; url: string; body?: unknown; secret?: string }
 	| { kind: "telegram"; chatId: string; text: string }
 	| { kind: "email"; to: string; subject: string; text: string }
 	| { kind: "mcp"; url: string; tool: string; arguments?: unknown; token?: string };

@@ -1,11 +1,16 @@
 /**
  * Triggers and actions (seed 002): event sources with ingestion keys, the
- * ingest endpoint, and retention of what was ingested.
+ * ingest endpoint, triggers (CRUD, dry-run, explain, runs), the action runs
+ * (`action:<fire key>`, fed by the fires' outbox rows) and retention of what
+ * was ingested. The processor role (src/triggers/processor.ts) folds events.
  */
+import { createTriggerActionActivities } from "../../activities/triggers/index.ts";
+import { triggerActionDefinition } from "../../workflows/trigger-action.ts";
 import { defineFeature, routes } from "../feature.ts";
 import { purgeEvents } from "./events-repository.ts";
 import { createExplainService } from "./explain.ts";
 import { createIngestService } from "./ingest.ts";
+import { unfinishedFires } from "./runs-repository.ts";
 import { TRIGGERS, triggerSettings, triggersConfig } from "./settings.ts";
 import { ingestRoutes, sourceRoutes } from "./sources-routes.ts";
 import { createSourceService } from "./sources-service.ts";
@@ -23,6 +28,20 @@ export const triggersFeature = defineFeature({
 			triggerRoutes(auth, createTriggerService({ sql, settings }), createExplainService({ sql })),
 		);
 	},
+	activities: ({ sql, config, outbound }) =>
+		createTriggerActionActivities({
+			sql,
+			settings: config.delivery,
+			delivery: outbound && { ...outbound, settings: config.delivery },
+		}),
+	actors: [
+		{
+			actor: triggerActionDefinition,
+			tables: ["trigger_fires"],
+			operations: ["INSERT"],
+			liveKeys: (sql, after, limit) => unfinishedFires(sql, after, limit),
+		},
+	],
 	cleanup: {
 		"ingested-events": (sql, config) => purgeEvents(sql, triggerSettings(config).ingestRetentionDays),
 	},

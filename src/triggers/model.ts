@@ -65,7 +65,19 @@ export const Clauses = t.Object(
 
 export const Action = t.Union([
 	t.Object(
-		{ kind: t.Literal("webhook"), url: Url, body: t.Optional(Template) },
+		{
+			kind: t.Literal("webhook"),
+			url: Url,
+			body: t.Optional(Template),
+			secret: t.Optional(
+				t.String({
+					minLength: 16,
+					maxLength: 256,
+					description:
+						"HMAC key of `x-herald-signature` (absent: generated, shown once as `webhookSecret`); never returned",
+				}),
+			),
+		},
 		{ additionalProperties: false },
 	),
 	t.Object(
@@ -135,6 +147,41 @@ export const TriggerView = t.Object({
 	version: t.Integer({ description: "bumped whenever what decides a fire changes (its state is reset)" }),
 	createdAt: t.String({ format: "date-time" }),
 	updatedAt: t.String({ format: "date-time" }),
+});
+export const CreatedTrigger = t.Composite([
+	TriggerView,
+	t.Object({
+		webhookSecret: t.Optional(t.String({ description: "a generated webhook signing key: shown this once" })),
+	}),
+]);
+export const RunListQuery = t.Object({ limit: Limit(100, 20), offset: Offset });
+export const RunPage = t.Object({
+	items: t.Array(
+		t.Object({
+			fireKey: t.String({
+				description: "the idempotency key of the fire; the run's workflow id is action:<fireKey>",
+			}),
+			firedAt: t.String({ format: "date-time" }),
+			key: t.String(),
+			suppressed: t.Integer(),
+			payload: t.Unknown(),
+			status: t.String({ description: "pending (not started yet), running, succeeded, failed" }),
+			error: t.Union([t.String(), t.Null()]),
+			startedAt: t.Union([t.String({ format: "date-time" }), t.Null()]),
+			finishedAt: t.Union([t.String({ format: "date-time" }), t.Null()]),
+			attempts: t.Array(
+				t.Object({
+					attempt: t.Integer(),
+					destination: t.String(),
+					outcome: t.Union([t.String(), t.Null()]),
+					statusCode: t.Union([t.Integer(), t.Null()]),
+					latencyMs: t.Union([t.Number(), t.Null()]),
+					error: t.Union([t.String(), t.Null()]),
+					startedAt: t.String(),
+				}),
+			),
+		}),
+	),
 });
 export const TriggerListQuery = t.Object({ limit: Limit(100, 20), offset: Offset });
 export const TriggerPage = t.Object({ items: t.Array(TriggerView), total: t.Integer() });

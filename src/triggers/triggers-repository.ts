@@ -34,7 +34,7 @@ export const definitionOf = (r: TriggerRow): TriggerDefinition => ({
 });
 
 export function toTriggerView(r: TriggerRow): TriggerView {
-	const { token, ...action } = r.action as Action & { token?: string };
+	const { token, secret, ...action } = r.action as Action & { token?: string; secret?: string };
 	return {
 		id: r.id,
 		name: r.name,
@@ -43,7 +43,12 @@ export function toTriggerView(r: TriggerRow): TriggerView {
 		condition: r.condition,
 		key: r.key_expr,
 		clauses: r.clauses as Record<string, unknown>,
-		action: r.action.kind === "mcp" ? { ...action, hasToken: token !== undefined } : action,
+		action:
+			r.action.kind === "mcp"
+				? { ...action, hasToken: token !== undefined }
+				: r.action.kind === "webhook"
+					? { ...action, hasSecret: secret !== undefined }
+					: action,
 		enabled: r.enabled,
 		version: r.version,
 		createdAt: r.created_at.toISOString(),

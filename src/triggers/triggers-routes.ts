@@ -4,12 +4,15 @@ import { authPlugin } from "../auth/plugin.ts";
 import type { AuthService } from "../auth/service.ts";
 import type { ExplainService } from "./explain.ts";
 import {
+	CreatedTrigger,
 	DecisionListQuery,
 	DecisionPage,
 	DryRunBody,
 	DryRunResult,
 	ErrorBody,
 	IdParams,
+	RunListQuery,
+	RunPage,
 	TriggerBody,
 	TriggerListQuery,
 	TriggerPage,
@@ -38,7 +41,7 @@ export function triggerRoutes(auth: AuthService, triggers: TriggerService, expla
 			{
 				auth: true,
 				body: TriggerBody,
-				response: { 201: TriggerView, 401: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+				response: { 201: CreatedTrigger, 401: ErrorBody, 409: ErrorBody, 422: ErrorBody },
 				detail: { summary: "Create a trigger", description: saveNote },
 			},
 		)
@@ -85,6 +88,17 @@ export function triggerRoutes(auth: AuthService, triggers: TriggerService, expla
 				detail: { summary: "Delete a trigger, its state and history" },
 			},
 		)
+		.get("/:id/runs", ({ principal, params, query }) => triggers.runs(principal.user.id, params.id, query), {
+			...one,
+			query: RunListQuery,
+			response: { 200: RunPage, ...errors },
+			detail: {
+				summary: "The trigger's action runs, newest first, each with every attempt",
+				description:
+					"One run per fire: a Temporal workflow `action:<fireKey>` retried under its kind's policy " +
+					"(DELIVERY_RETRY_*), through the shared circuit breaker.",
+			},
+		})
 		.get(
 			"/:id/decisions",
 			({ principal, params, query }) => explain.decisions(principal.user.id, params.id, query),

@@ -4,12 +4,14 @@
  * sources the owner's), the version bump that resets state, the dry-run (the
  * reducer from empty state, no side effects) and the recorded decisions.
  */
+import { randomBytes } from "node:crypto";
 import { Conflict, Invalid, NotFound } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import { compileTrigger, decidesDifferently, type TriggerDefinition } from "./definition.ts";
 import type { DecisionView, DryRunBody, TriggerBody, UpdateTriggerBody } from "./model.ts";
 import { type Decision, type EventSnapshot, type KeyState, reduce } from "./reducer.ts";
 import { keyOf, passesPrefilter } from "./routing.ts";
+import { listRuns } from "./runs-repository.ts";
 import type { TriggerSettings } from "./settings.ts";
 import {
 	countTriggers,
@@ -47,10 +49,16 @@ export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings
 		async create(owner: string, body: TriggerBody) {
 			const { enabled, ...def } = body;
 			compileTrigger(def);
+			let webhookSecret: string | undefined;
+			if (def.action.kind === "webhook" && !def.action.secret) {
+				webhookSecret = `whsec_${randomBytes(24).toString("base64url")}`;
+				def.action = { ...def.action, secret: webhookSecret };
+			}
 			await checkSources(owner, def.sourceIds);
 			if ((await countTriggers(sql, owner)) >= settings.maxTriggersPerUser)
 				throw new Conflict(`at most ${settings.maxTriggersPerUser} triggers per user`);
-			return toTriggerView(await insertTrigger(sql, owner, def, enabled ?? true));
+			const view = toTriggerView(await insertTrigger(sql, owner, def, enabled ?? true));
+			return webhookSecret ? { ...view, webhookSecret } : view;
 		},
 		async list(owner: string, q: { limit?: number; offset?: number }) {
 			const { rows, total } = await listTriggers(sql, owner, q.limit ?? 20, q.offset ?? 0);
@@ -63,15 +71,39 @@ export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings
 				const before = definitionOf(row);
 				const { enabled, ...changes } = body;
 				const after: TriggerDefinition = { ...before, ...changes };
-				// An MCP token is kept unless the change names a new one.
-				if (after.action.kind === "mcp" && before.action.kind === "mcp" && !("token" in after.action))
-					if (before.action.token && changes.action)
-						after.action = { ...after.action, token: before.action.token };
+				// An MCP token or a webhook secret is kept unless the change names a new one.
+				if (
+					after.action.kind === "mcp" &&
+					before.action.kind === "mcp" &&
+					!after.action.token &&
+					before.action.token
+				)
+					after.action = { ...after.action, token: before.action.token };
+				if (after.action.kind === "webhook" && before.action.kind === "webhook" && !after.action.secret)
+					after.action = { ...after.action, secret: before.action.secret };
 				compileTrigger(after);
 				await checkSources(owner, after.sourceIds);
 				const bump = decidesDifferently(before, after);
 				return toTriggerView(await updateTrigger(tx, id, after, enabled ?? row.enabled, bump));
 			});
+		},
+		async runs(owner: string, id: string, q: { limit?: number; offset?: number }) {
+			found(await findTrigger(sql, owner, id));
+			const rows = await listRuns(sql, id, q.limit ?? 20, q.offset ?? 0);
+			return {
+				items: rows.map((r) => ({
+					fireKey: r.fire_key,
+					firedAt: r.fired_at.toISOString(),
+					key: r.key,
+					suppressed: r.suppressed,
+					payload: r.payload,
+					status: r.status ?? "pending",
+					error: r.error,
+					startedAt: r.started_at?.toISOString() ?? null,
+					finishedAt: r.finished_at?.toISOString() ?? null,
+					attempts: r.attempts,
+				})),
+			};
 		},
 		async remove(owner: string, id: string) {
 			if (!(await deleteTrigger(sql, owner, id))) throw new NotFound("trigger");
