@@ -44,7 +44,9 @@ describe("CRUD and save-time checks", () => {
 		const created = await create(alice.accessToken);
 		expect(created).toMatchObject({ name: "low score", version: 1, enabled: true, key: null, sourceIds: [] });
 		const got = await t.request("GET", `/api/v1/triggers/${created.id}`, { token: alice.accessToken });
-		expect(got.body).toEqual(created);
+		const { webhookSecret, ...view } = created;
+		expect(webhookSecret).toMatch(/^whsec_/); // generated, shown at creation only
+		expect(got.body).toEqual(view);
 		const list = await t.request("GET", "/api/v1/triggers", { token: alice.accessToken });
 		expect(list.body.items.map((x: { id: string }) => x.id)).toContain(created.id);
 		expect(
@@ -235,6 +237,13 @@ describe("dry-run", () => {
 		]);
 		expect(res.body.decisions[0].reason.count).toBe("1/2 in 10 s");
 		expect(res.body.decisions[3].reason.suppressed).toBe(2);
+	});
+
+	test("other methods on /dry-run are 405 with Allow: POST (not an id of /:id)", async () => {
+		for (const method of ["GET", "PATCH", "DELETE", "OPTIONS"]) {
+			const res = await t.request(method, "/api/v1/triggers/dry-run", { token: alice.accessToken });
+			expect([method, res.status, res.headers.get("allow")]).toEqual([method, 405, "POST"]);
+		}
 	});
 
 	test("a bad definition is 422, as on save", async () => {

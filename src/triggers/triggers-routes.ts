@@ -2,6 +2,7 @@
 import { Elysia, t } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { AuthService } from "../auth/service.ts";
+import { HttpError } from "../http/errors.ts";
 import type { ExplainService } from "./explain.ts";
 import {
 	CreatedTrigger,
@@ -22,6 +23,17 @@ import {
 import type { TriggerService } from "./triggers-service.ts";
 
 const NoContent = t.Void({ description: "done, no body" });
+/** `/dry-run` would otherwise reach the `/:id` routes (a 422 for a bad id) for the methods it does not have. */
+const onlyPost = () => {
+	throw new HttpError(
+		405,
+		"method_not_allowed",
+		"only POST is allowed here",
+		{ allow: ["POST"] },
+		{ allow: "POST" },
+	);
+};
+const hidden = { detail: { hide: true } };
 const saveNote =
 	"Every CEL expression is type-checked against the event: a mistake is 422 with `details.field` and " +
 	"`details.position` ({start, end} in the expression). Template paths are checked too.";
@@ -62,6 +74,9 @@ export function triggerRoutes(auth: AuthService, triggers: TriggerService, expla
 					"its reason and the rendered payload of each fire. Nothing is stored or sent.",
 			},
 		})
+		.get("/dry-run", onlyPost, hidden)
+		.patch("/dry-run", onlyPost, hidden)
+		.delete("/dry-run", onlyPost, hidden)
 		.get("/:id", ({ principal, params }) => triggers.get(principal.user.id, params.id), {
 			...one,
 			response: { 200: TriggerView, ...errors },
