@@ -7,6 +7,7 @@
 import { createTriggerActionActivities } from "../../activities/triggers/index.ts";
 import { triggerActionDefinition } from "../../workflows/trigger-action.ts";
 import { defineFeature, routes } from "../feature.ts";
+import { createBacktestService } from "./backtest.ts";
 import { purgeEvents } from "./events-repository.ts";
 import { createExplainService } from "./explain.ts";
 import { createIngestService } from "./ingest.ts";
@@ -25,7 +26,12 @@ export const triggersFeature = defineFeature({
 		return routes(
 			sourceRoutes(auth, createSourceService({ sql })),
 			ingestRoutes(createIngestService({ sql, settings, runtime, log })),
-			triggerRoutes(auth, createTriggerService({ sql, settings }), createExplainService({ sql })),
+			triggerRoutes(
+				auth,
+				createTriggerService({ sql, settings }),
+				createExplainService({ sql }),
+				createBacktestService({ sql, settings }),
+			),
 		);
 	},
 	activities: ({ sql, config, outbound }) =>

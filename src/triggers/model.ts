@@ -234,3 +234,36 @@ export type UpdateTriggerBody = typeof UpdateTriggerBody.static;
 export type TriggerView = typeof TriggerView.static;
 export type DryRunBody = typeof DryRunBody.static;
 export type DecisionView = typeof DecisionView.static;
+
+export const BacktestBody = t.Object(
+	{
+		from: DateTime("events received from this instant (inclusive)"),
+		to: DateTime("up to this instant (exclusive); timers fire up to it (or now, if earlier)"),
+	},
+	{ additionalProperties: false },
+);
+export const BacktestResult = t.Object({
+	events: t.Integer({ description: "events replayed (at most 100,000)" }),
+	truncated: t.Boolean(),
+	decisions: t.Record(t.String(), t.Integer(), { description: "how many of each decision" }),
+	fires: t.Array(
+		t.Object({
+			fireKey: t.String(),
+			at: t.String({ format: "date-time" }),
+			key: t.String(),
+			eventSeq: t.Union([t.Integer(), t.Null()]),
+			suppressed: t.Integer(),
+			payload: t.Unknown({ description: "the rendered payload (preview)" }),
+		}),
+	),
+	suppressions: t.Array(
+		t.Object({
+			decision: t.String({ description: "cooldown, debounced, late, action_failed" }),
+			at: t.String({ format: "date-time" }),
+			key: t.String(),
+			eventSeq: t.Union([t.Integer(), t.Null()]),
+			reason: t.Record(t.String(), t.Unknown()),
+		}),
+		{ description: "the first 1,000" },
+	),
+});

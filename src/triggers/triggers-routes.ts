@@ -3,8 +3,11 @@ import { Elysia, t } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { AuthService } from "../auth/service.ts";
 import { HttpError } from "../http/errors.ts";
+import type { BacktestService } from "./backtest.ts";
 import type { ExplainService } from "./explain.ts";
 import {
+	BacktestBody,
+	BacktestResult,
 	CreatedTrigger,
 	DecisionListQuery,
 	DecisionPage,
@@ -38,7 +41,12 @@ const saveNote =
 	"Every CEL expression is type-checked against the event: a mistake is 422 with `details.field` and " +
 	"`details.position` ({start, end} in the expression). Template paths are checked too.";
 
-export function triggerRoutes(auth: AuthService, triggers: TriggerService, explain: ExplainService) {
+export function triggerRoutes(
+	auth: AuthService,
+	triggers: TriggerService,
+	explain: ExplainService,
+	backtest: BacktestService,
+) {
 	const one = { auth: true as const, params: IdParams };
 	const errors = { 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
 	return new Elysia({ prefix: "/api/v1/triggers", detail: { tags: ["triggers"] } })
@@ -101,6 +109,22 @@ export function triggerRoutes(auth: AuthService, triggers: TriggerService, expla
 				...one,
 				response: { 204: NoContent, ...errors },
 				detail: { summary: "Delete a trigger, its state and history" },
+			},
+		)
+		.post(
+			"/:id/backtest",
+			({ principal, params, body }) => backtest.run(principal.user.id, params.id, body),
+			{
+				...one,
+				body: BacktestBody,
+				response: { 200: BacktestResult, ...errors },
+				detail: {
+					summary: "Replay stored events through the trigger, on a virtual clock",
+					description:
+						"The trigger's current definition over its owner's events received in [from, to), from empty state, " +
+						"with the processor's own fold: fires (with payload previews), suppressions and decision counts. " +
+						"Over the events the live path saw, it equals the live result. Nothing is written or sent.",
+				},
 			},
 		)
 		.get("/:id/runs", ({ principal, params, query }) => triggers.runs(principal.user.id, params.id, query), {
