@@ -7,19 +7,23 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { type AgentServer, startAgentServer } from "./support/mcp-server.ts";
 import { type Registered, register } from "./support/tokens.ts";
 
 let t: TestApp;
 let alice: Registered;
 let mallory: Registered;
+let agent: AgentServer;
 
 beforeAll(async () => {
-	t = await startTestApp();
+	agent = startAgentServer();
+	t = await startTestApp({ WEBHOOK_ALLOW_PRIVATE: "127.0.0.1" });
 	alice = await register(t);
 	mallory = await register(t);
 });
 afterAll(async () => {
 	await t.stop();
+	agent.stop();
 });
 
 const definition = (over: Record<string, unknown> = {}) => ({
@@ -148,15 +152,22 @@ describe("CRUD and save-time checks", () => {
 
 	test("an MCP token is stored but never returned", async () => {
 		const created = await create(alice.accessToken, {
-			action: { kind: "mcp", url: "https://agent.example.com/mcp", tool: "feedback", token: "s3cret-token" },
+			action: {
+				kind: "mcp",
+				url: agent.url,
+				tool: "feedback",
+				token: agent.token,
+				arguments: { agent: "{{data.agent}}", score: 1 },
+				sampleData: { agent: "a" },
+			},
 		});
-		expect(JSON.stringify(created)).not.toContain("s3cret-token");
+		expect(JSON.stringify(created)).not.toContain(agent.token);
 		expect(created.action.hasToken).toBe(true);
 		const renamed = await t.request("PATCH", `/api/v1/triggers/${created.id}`, {
 			token: alice.accessToken,
-			body: { action: { kind: "mcp", url: "https://agent.example.com/mcp", tool: "feedback2" } },
+			body: { action: { kind: "mcp", url: agent.url, tool: "explode" } },
 		});
-		expect(renamed.body.action).toMatchObject({ tool: "feedback2", hasToken: true });
+		expect(renamed.body.action).toMatchObject({ tool: "explode", hasToken: true }); // the kept token passed the check
 	});
 
 	test("BOLA: another user's trigger is 404 on every route, and unchanged", async () => {

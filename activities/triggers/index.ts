@@ -17,6 +17,7 @@ import {
 	type SendOutcome,
 } from "../../src/outbound/types.ts";
 import type { Action } from "../../src/triggers/definition.ts";
+import { callMcpTool } from "../../src/triggers/mcp.ts";
 import {
 	beginActionAttempt,
 	beginRun,
@@ -55,10 +56,8 @@ function targetOf(action: Action): ChannelTarget {
 		case "telegram":
 			return { kind: "telegram", chatId: action.chatId };
 		case "mcp":
-			throw ApplicationFailure.nonRetryable(
-				"MCP actions are not supported by this release",
-				"DeliveryRejected",
-			);
+			// The breaker's key and the attempt's destination: the MCP server's origin.
+			return { kind: "webhook", url: action.url, headers: {}, secret: "" };
 	}
 }
 
@@ -124,9 +123,22 @@ export function createTriggerActionActivities(deps: {
 			const started = performance.now();
 			let sent: SendOutcome;
 			try {
-				sent = await guard.run(destinationKey(target, settings), () => senders[target.kind](request), {
-					rateLimits: guard.limitsFor(target),
-				});
+				const action = fire.action;
+				const send =
+					action.kind === "mcp"
+						? async () => {
+								await callMcpTool({ url: action.url, token: action.token }, action.tool, payload, {
+									allowPrivate: settings.webhookAllowPrivate,
+									timeoutMs: settings.webhookTimeoutMs,
+								});
+								return {};
+							}
+						: () => senders[target.kind](request);
+				const destination =
+					action.kind === "mcp"
+						? `mcp:${new URL(action.url).host.toLowerCase()}`
+						: destinationKey(target, settings);
+				sent = await guard.run(destination, send, { rateLimits: guard.limitsFor(target) });
 			} catch (error) {
 				const failed = error instanceof DeliveryFailed ? error : undefined;
 				const message = redactError(

@@ -51,7 +51,15 @@ export type Action =
 	| { kind: "webhook"; url: string; body?: unknown; secret?: string }
 	| { kind: "telegram"; chatId: string; text: string }
 	| { kind: "email"; to: string; subject: string; text: string }
-	| { kind: "mcp"; url: string; tool: string; arguments?: unknown; token?: string };
+	| {
+			kind: "mcp";
+			url: string;
+			tool: string;
+			arguments?: unknown;
+			token?: string;
+			/** Event data to render `arguments` with for the save-time check against the tool's input schema. */
+			sampleData?: Record<string, unknown>;
+	  };
 
 export interface TriggerDefinition {
 	name: string;

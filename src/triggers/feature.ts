@@ -28,7 +28,14 @@ export const triggersFeature = defineFeature({
 			ingestRoutes(createIngestService({ sql, settings, runtime, log })),
 			triggerRoutes(
 				auth,
-				createTriggerService({ sql, settings }),
+				createTriggerService({
+					sql,
+					settings,
+					mcp: {
+						allowPrivate: config.delivery.webhookAllowPrivate,
+						timeoutMs: config.delivery.webhookTimeoutMs,
+					},
+				}),
 				createExplainService({ sql }),
 				createBacktestService({ sql, settings }),
 			),

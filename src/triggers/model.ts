@@ -106,6 +106,12 @@ export const Action = t.Union([
 			token: t.Optional(
 				t.String({ minLength: 1, maxLength: 4096, description: "bearer token; never returned" }),
 			),
+			sampleData: t.Optional(
+				t.Record(t.String(), t.Unknown(), {
+					description:
+						"event data to render `arguments` with at save time: the tool must exist and the rendered arguments satisfy its input schema",
+				}),
+			),
 		},
 		{ additionalProperties: false },
 	),

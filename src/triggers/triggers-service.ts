@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { Conflict, Invalid, NotFound } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import { compileTrigger, decidesDifferently, type TriggerDefinition } from "./definition.ts";
+import { checkMcpTool, type McpSettings } from "./mcp.ts";
 import type { DecisionView, DryRunBody, TriggerBody, UpdateTriggerBody } from "./model.ts";
 import { type Decision, type EventSnapshot, type KeyState, reduce } from "./reducer.ts";
 import { keyOf, passesPrefilter } from "./routing.ts";
@@ -21,6 +22,7 @@ import {
 	insertTrigger,
 	listTriggers,
 	ownedSources,
+	type TriggerRow,
 	toTriggerView,
 	updateTrigger,
 } from "./triggers-repository.ts";
@@ -34,8 +36,41 @@ export const decisionView = (d: Decision, key: string): DecisionView => ({
 	...(d.fire ? { fireKey: d.fire.fireKey, payload: d.fire.payload } : {}),
 });
 
-export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings }) {
+/** Renders an MCP action's arguments for a sample fire of `def`, as the reducer would. */
+function sampleArguments(def: TriggerDefinition, data: Record<string, unknown>): unknown {
+	const trigger = compileTrigger({ ...def, condition: "true", clauses: {} }, { id: "sample", version: 1 });
+	const now = Date.now();
+	const event = {
+		id: "sample",
+		seq: 1,
+		type: def.eventTypes[0]!,
+		source: "sample",
+		externalId: "sample",
+		occurredAt: now,
+		receivedAt: now,
+		data,
+	};
+	const step = reduce(trigger, "", undefined, { kind: "event", event }, now, 1000);
+	return step.decisions.find((d) => d.kind === "fire")?.fire?.payload;
+}
+
+export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings; mcp?: McpSettings }) {
 	const { sql, settings } = deps;
+	/** The save-time MCP check: the tool exists and the sample arguments fit its input schema. */
+	const checkMcp = async (def: TriggerDefinition) => {
+		if (def.action.kind !== "mcp" || !deps.mcp) return;
+		const { url, token, tool, sampleData } = def.action;
+		let problem: string | undefined;
+		try {
+			problem = await checkMcpTool({ url, token }, tool, sampleArguments(def, sampleData ?? {}), {
+				...deps.mcp,
+				timeoutMs: Math.min(deps.mcp.timeoutMs, 5000),
+			});
+		} catch (error) {
+			problem = `the MCP server could not be used: ${error instanceof Error ? error.message : String(error)}`;
+		}
+		if (problem) throw new Invalid(problem, { field: "action" });
+	};
 	const checkSources = async (owner: string, ids: readonly string[] | undefined) => {
 		const unique = [...new Set(ids ?? [])];
 		if ((await ownedSources(sql, owner, unique)) !== unique.length)
@@ -49,6 +84,7 @@ export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings
 		async create(owner: string, body: TriggerBody) {
 			const { enabled, ...def } = body;
 			compileTrigger(def);
+			await checkMcp(def);
 			let webhookSecret: string | undefined;
 			if (def.action.kind === "webhook" && !def.action.secret) {
 				webhookSecret = `whsec_${randomBytes(24).toString("base64url")}`;
@@ -66,10 +102,9 @@ export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings
 		},
 		get: async (owner: string, id: string) => toTriggerView(found(await findTrigger(sql, owner, id))),
 		async update(owner: string, id: string, body: UpdateTriggerBody) {
-			return sql.begin(async (tx) => {
-				const row = found(await findTrigger(tx, owner, id, true));
+			const { enabled, ...changes } = body;
+			const merge = (row: TriggerRow): TriggerDefinition => {
 				const before = definitionOf(row);
-				const { enabled, ...changes } = body;
 				const after: TriggerDefinition = { ...before, ...changes };
 				// An MCP token or a webhook secret is kept unless the change names a new one.
 				if (
@@ -82,8 +117,15 @@ export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings
 				if (after.action.kind === "webhook" && before.action.kind === "webhook" && !after.action.secret)
 					after.action = { ...after.action, secret: before.action.secret };
 				compileTrigger(after);
+				return after;
+			};
+			// The MCP server is asked before the transaction: no row lock is held across a network call.
+			if (changes.action?.kind === "mcp") await checkMcp(merge(found(await findTrigger(sql, owner, id))));
+			return sql.begin(async (tx) => {
+				const row = found(await findTrigger(tx, owner, id, true));
+				const after = merge(row);
 				await checkSources(owner, after.sourceIds);
-				const bump = decidesDifferently(before, after);
+				const bump = decidesDifferently(definitionOf(row), after);
 				return toTriggerView(await updateTrigger(tx, id, after, enabled ?? row.enabled, bump));
 			});
 		},
