@@ -109,8 +109,13 @@ const positive = (field: string, v: number | undefined, max = 31_536_000) => {
 		throw new Invalid(`${field} must be in (0, ${max}]`, { field });
 };
 
-/** The channel escaping of each action kind's templates. */
-export const escapeOf = (action: Action): Escape => (action.kind === "telegram" ? "html" : "none");
+/**
+ * The channel escaping of each action kind's templates: webhook and MCP
+ * payloads are JSON (values keep their type; JSON encoding escapes), Telegram
+ * is sent as plain text (no parse_mode: nothing to escape), and the email
+ * sender escapes its HTML part itself. `html` is there for an HTML channel.
+ */
+export const escapeOf = (_action: Action): Escape => "none";
 
 /** The action's template(s), for path checks and rendering. */
 export function templateOf(action: Action): unknown {
