@@ -77,8 +77,13 @@ export const initialState = (now: number): KeyState => ({ clock: now, fires: 0 }
 const plain = (v: unknown): unknown =>
 	typeof v === "bigint" ? Number(v) : v instanceof Date ? v.toISOString() : v;
 
+const varsCache = new WeakMap<EventSnapshot, Record<string, unknown>>();
+
+/** What CEL reads of an event (built once per event; callers copy before adding to it). */
 export function eventVars(e: EventSnapshot): Record<string, unknown> {
-	return {
+	const cached = varsCache.get(e);
+	if (cached) return cached;
+	const vars = {
 		event: {
 			type: e.type,
 			source: e.source,
@@ -88,7 +93,19 @@ export function eventVars(e: EventSnapshot): Record<string, unknown> {
 		},
 		data: e.data,
 	};
+	varsCache.set(e, vars);
+	return vars;
 }
+
+/** A copy of a state that the step may change (event snapshots inside are never changed). */
+const copy = (s: KeyState): KeyState => ({
+	...s,
+	ema: s.ema && { ...s.ema },
+	count: s.count && { ...s.count, times: [...s.count.times] },
+	hold: s.hold && { ...s.hold },
+	cooldown: s.cooldown && { ...s.cooldown },
+	debounce: s.debounce && { ...s.debounce },
+});
 
 /** The earliest pending timer of a state (undefined: none). */
 export function dueAt(trigger: CompiledTrigger, s: KeyState): number | undefined {
@@ -117,7 +134,7 @@ export function reduce(
 	deadlineMs: number,
 ): Step {
 	const decisions: Decision[] = [];
-	let state: KeyState = structuredClone(prior ?? initialState(now));
+	let state: KeyState = prior ? copy(prior) : initialState(now);
 	const clock = Math.max(state.clock, now);
 	// Timers in due order, each at its own instant.
 	for (let due = dueAt(trigger, state); due !== undefined && due <= clock; due = dueAt(trigger, state)) {
@@ -175,7 +192,7 @@ function onEvent(
 	deadlineMs: number,
 	out: Decision[],
 ): KeyState {
-	const vars = eventVars(e);
+	const vars: Record<string, unknown> = { ...eventVars(e) };
 	const decide = (kind: DecisionKind, reason: Record<string, unknown>) =>
 		out.push({ kind, at: now, eventSeq: e.seq, reason });
 	const ema = trigger.clauses.ema;
