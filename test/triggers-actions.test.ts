@@ -148,4 +148,36 @@ describe("webhook actions", () => {
 		const mallory = await register(t);
 		expect((await runs(created.body.id, mallory.accessToken)).status).toBe(404);
 	}, 60_000);
+
+	test("rateLimit throttles the runs (effect's RateLimiter on Redis): the second waits, none is dropped", async () => {
+		const r = receiver(() => new Response("ok"));
+		const s = await source();
+		const created = await t.request("POST", "/api/v1/triggers", {
+			token: alice.accessToken,
+			body: {
+				name: "throttled",
+				eventTypes: ["x.throttle"],
+				condition: "true",
+				clauses: { rateLimit: { limit: 1, windowSeconds: 1 } },
+				action: { kind: "webhook", url: `${r.url}/h` },
+			},
+		});
+		expect(created.status).toBe(201);
+		await ingest(s.key, [
+			{ type: "x.throttle", externalId: "t1", data: {} },
+			{ type: "x.throttle", externalId: "t2", data: {} },
+		]);
+		const items = await eventually(
+			async () => {
+				const res = await runs(created.body.id);
+				const done = res.body.items.filter((x: { status: string }) => x.status === "succeeded");
+				return done.length === 2 ? done : undefined;
+			},
+			{ timeoutMs: 30_000 },
+		);
+		const outcomes = items.map((x: { attempts: { outcome: string }[] }) => x.attempts.map((a) => a.outcome));
+		expect(outcomes.flat().filter((o: string) => o === "rate_limited").length).toBeGreaterThan(0);
+		expect(outcomes.every((o: string[]) => o.at(-1) === "ok")).toBe(true);
+		expect(r.calls).toHaveLength(2);
+	}, 60_000);
 });

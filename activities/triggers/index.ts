@@ -138,7 +138,20 @@ export function createTriggerActionActivities(deps: {
 					action.kind === "mcp"
 						? `mcp:${new URL(action.url).host.toLowerCase()}`
 						: destinationKey(target, settings);
-				sent = await guard.run(destination, send, { rateLimits: guard.limitsFor(target) });
+				const throttle = fire.clauses.rateLimit;
+				const rateLimits = [
+					...guard.limitsFor(target),
+					...(throttle
+						? [
+								{
+									key: `trigger:${fire.trigger_id}`,
+									limit: throttle.limit,
+									windowMs: throttle.windowSeconds * 1000,
+								},
+							]
+						: []),
+				];
+				sent = await guard.run(destination, send, { rateLimits });
 			} catch (error) {
 				const failed = error instanceof DeliveryFailed ? error : undefined;
 				const message = redactError(

@@ -43,6 +43,11 @@ export interface Clauses {
 	hold?: HoldClause;
 	/** At most one fire per key per this period; the next fire reports how many were suppressed. */
 	cooldownSeconds?: number;
+	/**
+	 * Throttle of the action runs: at most `limit` runs start per `windowSeconds` for the trigger
+	 * (effect's RateLimiter on Redis, through the delivery guard); later runs wait, none is dropped.
+	 */
+	rateLimit?: { limit: number; windowSeconds: number };
 	/** Wait until no candidate came for `periodSeconds` (but never longer than `maxWaitSeconds`), then fire once with the latest. */
 	debounce?: { periodSeconds: number; maxWaitSeconds?: number };
 }
@@ -151,6 +156,13 @@ export function compileTrigger(
 	positive("clauses.hold.forSeconds", hold?.forSeconds);
 	positive("clauses.hold.keepFiringForSeconds", hold?.keepFiringForSeconds);
 	positive("clauses.cooldownSeconds", clauses.cooldownSeconds);
+	if (clauses.rateLimit) {
+		positive("clauses.rateLimit.windowSeconds", clauses.rateLimit.windowSeconds, 86_400);
+		if (!(Number.isInteger(clauses.rateLimit.limit) && clauses.rateLimit.limit >= 1))
+			throw new Invalid("clauses.rateLimit.limit must be a positive integer", {
+				field: "clauses.rateLimit.limit",
+			});
+	}
 	if (debounce) {
 		positive("clauses.debounce.periodSeconds", debounce.periodSeconds);
 		positive("clauses.debounce.maxWaitSeconds", debounce.maxWaitSeconds);

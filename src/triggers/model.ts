@@ -50,6 +50,19 @@ export const Clauses = t.Object(
 			),
 		),
 		cooldownSeconds: t.Optional(Seconds("one fire per key per period")),
+		rateLimit: t.Optional(
+			t.Object(
+				{
+					limit: t.Integer({ minimum: 1, maximum: 1_000_000 }),
+					windowSeconds: t.Number({ exclusiveMinimum: 0, maximum: 86_400 }),
+				},
+				{
+					additionalProperties: false,
+					description:
+						"throttle: at most `limit` action runs start per window for the trigger (later ones wait; none is dropped)",
+				},
+			),
+		),
 		debounce: t.Optional(
 			t.Object(
 				{

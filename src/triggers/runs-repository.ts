@@ -1,6 +1,6 @@
 /** SQL for action runs and their attempts: one statement per function. */
 import type { Queryable as Sql } from "../infra/db/sql.ts";
-import type { Action } from "./definition.ts";
+import type { Action, Clauses } from "./definition.ts";
 
 export interface FireContext {
 	fire_id: string;
@@ -11,13 +11,14 @@ export interface FireContext {
 	fired_at: Date;
 	payload: unknown;
 	action: Action;
+	clauses: Clauses;
 	status: "running" | "succeeded" | "failed" | null;
 }
 
 export async function loadFire(sql: Sql, fireKey: string): Promise<FireContext | undefined> {
 	const [row] = await sql<FireContext[]>`
 		select f.id as fire_id, f.fire_key, f.trigger_id, f.owner_id, t.name as trigger_name, f.fired_at, f.payload,
-		       t.action, r.status
+		       t.action, t.clauses, r.status
 		from trigger_fires f join triggers t on t.id = f.trigger_id
 		left join action_runs r on r.fire_id = f.id
 		where f.fire_key = ${fireKey}`;
