@@ -15,6 +15,7 @@ import type { AuthService } from "./auth/service.ts";
 import type { TokenIssuer } from "./auth/tokens.ts";
 import type { HeraldConfig } from "./config.ts";
 import type { Sql } from "./infra/db/sql.ts";
+import type { HeraldRuntime } from "./infra/effect-runtime.ts";
 import type { Logger } from "./infra/log.ts";
 import type { UpstashRedis } from "./infra/redis/client.ts";
 import type { DestinationGuard } from "./outbound/guard.ts";
@@ -37,6 +38,8 @@ export interface ApiContext {
 	/** Delivery circuits and rate limits in Redis, shared with the workers. */
 	readonly guard: DestinationGuard;
 	readonly senders: Senders;
+	/** The process's Effect runtime (rate limiter, breaker on Redis). */
+	readonly runtime: HeraldRuntime;
 	/** The process's one LISTEN connection and its WebSocket fan-out by topic. */
 	readonly realtime: RealtimeHub;
 	/** The WebSocket side of the hub: `socket` macro, open/close by topic and key. */

@@ -15,6 +15,7 @@ import { maintenanceFeature } from "./maintenance/feature.ts";
 import { notificationsFeature } from "./notifications/feature.ts";
 import { remindersFeature } from "./reminders/feature.ts";
 import { syncFeature } from "./sync/feature.ts";
+import { triggersFeature } from "./triggers/feature.ts";
 import { usersFeature } from "./users/feature.ts";
 
 export const features: readonly Feature[] = [
@@ -29,5 +30,6 @@ export const features: readonly Feature[] = [
 	debtsFeature,
 	fitnessFeature,
 	syncFeature,
+	triggersFeature,
 	maintenanceFeature,
 ];

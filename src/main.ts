@@ -1,6 +1,6 @@
 /**
  * Herald's one entry point: `bun src/main.ts <role>` with role api | worker |
- * bridge | migrate | all | dev. `dev` is `all` on embedded defaults (it starts
+ * bridge | processor | migrate | all | dev. `dev` is `all` on embedded defaults (it starts
  * PostgreSQL, Temporal and Redis itself when they are not configured).
  */
 
@@ -17,7 +17,11 @@ async function main(): Promise<void> {
 	const log = createLogger(config.logLevel, { role });
 	log.info("starting", { version: (await import("./version.ts")).VERSION, config: redactedView(config) });
 
-	const infra = await resolveInfra(config, { embedded: dev, databaseOnly: role === "migrate", log });
+	const infra = await resolveInfra(config, {
+		embedded: dev,
+		databaseOnly: role === "migrate" || role === "processor",
+		log,
+	});
 	let running: Awaited<ReturnType<typeof runRoles>> | undefined;
 	let stopping: Promise<void> | undefined;
 	const shutdown = (signal: string) => {

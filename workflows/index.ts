@@ -5,3 +5,4 @@ export { deliverNotification } from "./delivery.ts";
 export { eventActor } from "./event.ts";
 export { reconcile } from "./reconcile.ts";
 export { reminderActor } from "./reminder.ts";
+export { triggerActionRun } from "./trigger-action.ts";

@@ -1,5 +1,5 @@
 /** The roles `src/main.ts` accepts. `dev` is `all` on embedded defaults. */
-export const ROLES = ["api", "worker", "bridge", "migrate", "all", "dev"] as const;
+export const ROLES = ["api", "worker", "bridge", "processor", "migrate", "all", "dev"] as const;
 export type Role = (typeof ROLES)[number];
 
 export function parseRole(arg: string | undefined): Role {

@@ -14,6 +14,8 @@ import { createRedis, pingRedis } from "../infra/redis/client.ts";
 import { connectTemporalClient, pingTemporal } from "../infra/temporal/client.ts";
 import { lastReconcile } from "../maintenance/repository.ts";
 import { maintenanceSettings } from "../maintenance/settings.ts";
+import { startProcessor } from "../triggers/processor.ts";
+import { triggerSettings } from "../triggers/settings.ts";
 import { bootstrapAdmin } from "../users/admin-bootstrap.ts";
 import { VERSION } from "../version.ts";
 import { createApp } from "./api.ts";
@@ -63,6 +65,12 @@ export async function runRoles(
 		if (role === "migrate" || all)
 			await migrate(sql, { onApplied: (name) => log.info("migration applied", { name }) });
 		if (role === "migrate") return { apiUrl: undefined, stop };
+		// The processor needs PostgreSQL only (its fires reach Temporal through the outbox).
+		if (role === "processor" || all) {
+			const processor = await startProcessor({ sql, log, settings: triggerSettings(config) });
+			stops.push(["processor", processor.stop]);
+		}
+		if (role === "processor") return { apiUrl: undefined, stop };
 
 		const redis = createRedis({ url: infra.redisRestUrl, token: infra.redisRestToken });
 		const temporal = await connectTemporalClient({

@@ -153,6 +153,7 @@ export function createApiContext(deps: {
 		limiter,
 		guard: platform.guard,
 		senders: platform.senders,
+		runtime: platform.runtime,
 		realtime,
 		sockets: realtimeSockets({ auth, realtime }),
 		sessionCache,

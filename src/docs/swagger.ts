@@ -96,7 +96,10 @@ export function docs(options: { version: string }) {
 						},
 					],
 					components: {
-						securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+						securitySchemes: {
+							bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+							ingestKey: { type: "http", scheme: "bearer", bearerFormat: "hik_ ingestion key" },
+						},
 					},
 				},
 			}),

@@ -82,17 +82,19 @@ export function describe(schema: Schema): string {
 
 /** Which methods each route path allows, for 405 answers (filled once all routes are mounted). */
 export interface RouteTable {
-	fill(routes: readonly { method: string; path: string }[]): void;
+	/** Hidden routes (`detail.hide`: guards of static paths, below) are not listed. */
+	fill(routes: readonly { method: string; path: string; hooks?: unknown }[]): void;
 	methodsFor(pathname: string): string[] | undefined;
 }
 
 export function createRouteTable(): RouteTable {
-	let patterns: { re: RegExp; methods: Set<string> }[] = [];
+	let patterns: { re: RegExp; methods: Set<string>; literal: boolean }[] = [];
 	return {
 		fill(routes) {
 			const byPath = new Map<string, Set<string>>();
 			for (const r of routes) {
 				if (r.method === "ALL" || r.method === "WS") continue;
+				if ((r.hooks as { detail?: { hide?: boolean } } | undefined)?.detail?.hide) continue;
 				byPath.set(r.path, (byPath.get(r.path) ?? new Set()).add(r.method.toUpperCase()));
 			}
 			patterns = [...byPath].map(([path, methods]) => ({
@@ -105,11 +107,15 @@ export function createRouteTable(): RouteTable {
 						.join("/")}/?$`,
 				),
 				methods,
+				literal: !path.includes(":") && !path.includes("*"),
 			}));
 		},
 		methodsFor(pathname) {
 			const methods = new Set<string>();
-			for (const p of patterns) if (p.re.test(pathname)) for (const m of p.methods) methods.add(m);
+			const matching = patterns.filter((p) => p.re.test(pathname));
+			// A literal path (`/triggers/dry-run`) is its own resource, not an id of `/triggers/:id`.
+			const literal = matching.filter((p) => p.literal);
+			for (const p of literal.length > 0 ? literal : matching) for (const m of p.methods) methods.add(m);
 			if (methods.has("GET")) methods.add("HEAD");
 			return methods.size > 0 ? [...methods].sort() : undefined;
 		},

@@ -29,6 +29,8 @@ export interface DeliveryRequest {
 	idempotencyKey: string;
 	target: ChannelTarget;
 	message: DeliveryMessage;
+	/** Webhooks: post this JSON instead of `{ id, notification }` (a trigger action's rendered payload). */
+	body?: unknown;
 }
 
 export interface SendOutcome {

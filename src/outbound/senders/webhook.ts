@@ -2,7 +2,7 @@
  * Webhook delivery: a signed JSON POST (see `webhook-signature.ts` for what a
  * receiver checks).
  *
- * - Body `{ id: deliveryId, notification: message }`; headers content-type,
+ * - Body `{ id: deliveryId, notification: message }` (or the request's own `body`); headers content-type,
  *   user-agent `Herald-Webhook/1`, `idempotency-key` (the same on every
  *   attempt), `x-herald-delivery`, `x-herald-attempt`, `x-herald-timestamp`,
  *   `x-herald-signature`. The channel's own headers are added first and can
@@ -179,7 +179,9 @@ export function createWebhookSender(settings: WebhookSenderSettings): Sender {
 			throw new DeliveryFailed(`webhook sender got a ${request.target.kind} target`, false, {
 				reason: "wrong_channel",
 			});
-		const body = JSON.stringify({ id: request.deliveryId, notification: request.message });
+		const body = JSON.stringify(
+			request.body === undefined ? { id: request.deliveryId, notification: request.message } : request.body,
+		);
 		const headers = buildHeaders(request, request.target, body);
 		const deadline = AbortSignal.timeout(settings.timeoutMs);
 		let url = request.target.url;

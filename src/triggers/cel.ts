@@ -1,0 +1,202 @@
+/**
+ * The one interface to CEL (`@marcbachmann/cel-js`, dependency-free): compile
+ * an expression once against the variables a trigger offers (type-checked,
+ * with the position of the first error), evaluate it under a deadline.
+ * `matches()` runs on RE2 (re2js, linear time: patches/@marcbachmann+cel-js).
+ * Evaluation is synchronous and bounded by the size limits checked here; the
+ * deadline is checked when it returns (an overrun is a `condition_error`).
+ */
+import { Environment } from "@marcbachmann/cel-js";
+
+export const CEL_LIMITS = {
+	/** Characters of one expression. */
+	maxLength: 2000,
+	maxAstNodes: 300,
+	maxDepth: 24,
+	maxListElements: 100,
+	maxMapEntries: 100,
+	maxCallArguments: 8,
+} as const;
+
+/** What an expression may read, by the trigger's clauses. */
+export interface CelScope {
+	/** `ema`, `ema_prev` (doubles) and `ema_samples` (int). */
+	ema?: boolean;
+	/** `count` (int): events in the count window, this one included. */
+	count?: boolean;
+}
+
+export interface CelError {
+	readonly code: string;
+	readonly message: string;
+	/** Offsets into the expression: [start, end). */
+	readonly start: number;
+	readonly end: number;
+}
+
+export class CelInvalid extends Error {
+	override readonly name = "CelInvalid";
+	constructor(readonly error: CelError) {
+		super(error.message);
+	}
+}
+
+export type EvalResult =
+	| { ok: true; value: unknown }
+	| { ok: false; missing: true; message: string }
+	| { ok: false; missing: false; code: string; message: string };
+
+export interface Compiled {
+	readonly source: string;
+	/** The checked result type: bool, double, int, string, dyn… */
+	readonly type: string;
+	/** The source text of each top-level operand of && / || (for explanations). */
+	readonly operands: readonly { text: string; run: (vars: Record<string, unknown>) => unknown }[];
+	evaluate(vars: Record<string, unknown>, deadlineMs: number): EvalResult;
+}
+
+const EVENT_SCHEMA = {
+	type: "string",
+	source: "string",
+	externalId: "string",
+	occurredAt: "google.protobuf.Timestamp",
+	data: "map",
+} as const;
+
+const environments = new Map<string, Environment>();
+const WARM_UP = {
+	event: { type: "", source: "", externalId: "", occurredAt: new Date(0), data: {} },
+	data: {},
+	ema: 0,
+	ema_prev: 0,
+	ema_samples: 0n,
+};
+
+function environment(scope: CelScope): Environment {
+	const id = `${scope.ema ? "e" : ""}${scope.count ? "c" : ""}`;
+	let env = environments.get(id);
+	if (!env) {
+		env = new Environment({
+			limits: {
+				maxAstNodes: CEL_LIMITS.maxAstNodes,
+				maxDepth: CEL_LIMITS.maxDepth,
+				maxListElements: CEL_LIMITS.maxListElements,
+				maxMapEntries: CEL_LIMITS.maxMapEntries,
+				maxCallArguments: CEL_LIMITS.maxCallArguments,
+			},
+		})
+			.registerVariable("event", { schema: EVENT_SCHEMA })
+			.registerVariable("data", "map");
+		if (scope.ema)
+			env
+				.registerVariable("ema", "double")
+				.registerVariable("ema_prev", "double")
+				.registerVariable("ema_samples", "int");
+		if (scope.count) env.registerVariable("count", "int");
+		environments.set(id, env);
+	}
+	return env;
+}
+
+const errorOf = (error: unknown, fallbackEnd: number): CelError => {
+	const e = error as {
+		code?: string;
+		message?: string;
+		summary?: string;
+		range?: { start: number; end: number };
+	};
+	const message = (e.summary ?? e.message ?? String(error)).split("\n")[0]!;
+	return {
+		code: e.code ?? "invalid_expression",
+		message,
+		start: e.range?.start ?? 0,
+		end: e.range?.end ?? fallbackEnd,
+	};
+};
+
+/**
+ * Parses and type-checks; `want` is the type the result must have (e.g.
+ * "bool" for a condition; "number" accepts int, uint and double). Throws
+ * CelInvalid with the position of the error.
+ */
+export function compile(source: string, scope: CelScope, want?: "bool" | "number" | "key"): Compiled {
+	if (source.length > CEL_LIMITS.maxLength)
+		throw new CelInvalid({
+			code: "expression_too_long",
+			message: `expression longer than ${CEL_LIMITS.maxLength} characters`,
+			start: CEL_LIMITS.maxLength,
+			end: source.length,
+		});
+	const env = environment(scope);
+	let parsed: ReturnType<Environment["parse"]>;
+	try {
+		parsed = env.parse(source);
+	} catch (error) {
+		throw new CelInvalid(errorOf(error, source.length));
+	}
+	const checked = parsed.check();
+	if (!checked.valid) throw new CelInvalid(errorOf(checked.error, source.length));
+	const type = checked.type ?? "dyn";
+	const fits =
+		want === undefined ||
+		type === "dyn" ||
+		(want === "bool" && type === "bool") ||
+		(want === "number" && ["int", "uint", "double"].includes(type)) ||
+		(want === "key" && ["string", "int", "uint", "bool", "double"].includes(type));
+	if (!fits)
+		throw new CelInvalid({
+			code: "wrong_type",
+			message: `the expression is ${type}; expected ${want === "key" ? "a string or number" : want}`,
+			start: 0,
+			end: source.length,
+		});
+	const run = (fn: (vars: Record<string, unknown>) => unknown, vars: Record<string, unknown>) => fn(vars);
+	const evaluate = (vars: Record<string, unknown>, deadlineMs: number): EvalResult => {
+		const started = performance.now();
+		let value: unknown;
+		try {
+			value = run(parsed, vars);
+		} catch (error) {
+			const e = errorOf(error, source.length);
+			if (e.code === "no_such_key") return { ok: false, missing: true, message: e.message };
+			return { ok: false, missing: false, code: e.code, message: e.message };
+		}
+		const took = performance.now() - started;
+		if (took > deadlineMs)
+			return {
+				ok: false,
+				missing: false,
+				code: "deadline_exceeded",
+				message: `evaluation took ${took.toFixed(1)} ms (deadline ${deadlineMs} ms)`,
+			};
+		if (want === "bool" && typeof value !== "boolean")
+			return { ok: false, missing: false, code: "wrong_type", message: `evaluated to ${typeof value}` };
+		return { ok: true, value };
+	};
+	// One throw-away evaluation: the first run of a fresh expression is the slow one (JIT), and
+	// the deadline is meant for expressions that are slow, not for cold code.
+	try {
+		parsed(WARM_UP);
+	} catch {}
+	return { source, type, operands: operandsOf(env, parsed.ast, source), evaluate };
+}
+
+/** The top-level operands of a chain of && or || (the whole expression otherwise). */
+function operandsOf(
+	env: Environment,
+	ast: { op: string; args: unknown; range: { start: number; end: number } },
+	source: string,
+) {
+	const parts: { start: number; end: number }[] = [];
+	const walk = (node: typeof ast, op: string) => {
+		if (node.op === op) for (const child of node.args as (typeof ast)[]) walk(child, op);
+		else parts.push(node.range);
+	};
+	if (ast.op === "&&" || ast.op === "||") walk(ast, ast.op);
+	if (parts.length < 2) return [];
+	return parts.map(({ start, end }) => {
+		const text = source.slice(start, end);
+		const fn = env.parse(text);
+		return { text, run: (vars: Record<string, unknown>) => fn(vars) };
+	});
+}

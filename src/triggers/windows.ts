@@ -1,0 +1,69 @@
+/**
+ * Counting matching events in a window of event time (occurredAt):
+ * - sliding: (t − W, t], t = the newest occurredAt seen for the key;
+ * - tumbling: [kW, (k + 1)W), aligned to the UTC epoch.
+ * An event older than the newest seen by more than the allowed lateness is
+ * `late`: reported, not counted, never silently dropped. Within the
+ * lateness it counts where it belongs (sliding) or, in tumbling mode, only
+ * if its window is the current one. State stays bounded: a sliding window
+ * keeps at most `threshold` timestamps (the newest), all a fire needs.
+ */
+import type { CountClause } from "./definition.ts";
+
+export interface CountState {
+	/** Newest occurredAt seen (the watermark), ms. */
+	newest: number;
+	/** sliding: counted timestamps, ascending, at most `threshold`. */
+	times: number[];
+	/** tumbling: the current window's index and count. */
+	window: number;
+	n: number;
+	late: number;
+	/** Events in the window after the last step. */
+	inWindow: number;
+}
+
+export interface CountStep {
+	state: CountState;
+	late: boolean;
+	lateByMs: number;
+	inWindow: number;
+}
+
+export function countStep(prior: CountState | undefined, at: number, clause: CountClause): CountStep {
+	const w = clause.windowSeconds * 1000;
+	const s: CountState = prior
+		? { ...prior, times: [...prior.times] }
+		: { newest: at, times: [], window: Math.floor(at / w), n: 0, late: 0, inWindow: 0 };
+	const lateByMs = s.newest - at;
+	if (lateByMs > (clause.allowedLatenessSeconds ?? 0) * 1000) {
+		s.late += 1;
+		return { state: s, late: true, lateByMs, inWindow: s.inWindow };
+	}
+	s.newest = Math.max(s.newest, at);
+	if (clause.mode === "tumbling") {
+		const k = Math.floor(at / w);
+		const current = Math.floor(s.newest / w);
+		if (current > s.window) {
+			s.window = current;
+			s.n = 0;
+		}
+		if (k === s.window) s.n += 1;
+		else {
+			s.late += 1;
+			s.inWindow = s.n;
+			return { state: s, late: true, lateByMs, inWindow: s.n };
+		}
+		s.inWindow = s.n;
+	} else {
+		const from = s.newest - w;
+		const kept = s.times.filter((x) => x > from);
+		if (at > from) {
+			const i = kept.findIndex((x) => x > at);
+			kept.splice(i === -1 ? kept.length : i, 0, at);
+		}
+		s.times = kept.slice(-clause.threshold);
+		s.inWindow = s.times.length;
+	}
+	return { state: s, late: false, lateByMs: Math.max(0, lateByMs), inWindow: s.inWindow };
+}

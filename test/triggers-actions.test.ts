@@ -1,0 +1,183 @@
+/**
+ * Action runs end to end on real parts: events ingested, folded by the
+ * processor, each fire's outbox row taken by the bridge to a Temporal
+ * workflow `action:<fireKey>` whose webhook (the outbound sender: HMAC,
+ * idempotency key, SSRF guard, shared breaker) reaches a local receiver;
+ * 5xx is retried under one key; a 4xx ends the run failed; every attempt is
+ * on `GET /api/v1/triggers/:id/runs` (another user's: 404).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { BridgeHandle } from "../src/bridge/bridge.ts";
+import { createLogger } from "../src/infra/log.ts";
+import { verifyWebhookSignature } from "../src/outbound/senders/webhook.ts";
+import { type Processor, startProcessor } from "../src/triggers/processor.ts";
+import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
+import { type Actors, startActors } from "./support/actors.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
+import { type Responder, startWebhookReceiver, type WebhookReceiver } from "./support/receivers.ts";
+import { type Registered, register } from "./support/tokens.ts";
+import { eventually } from "./support/wait.ts";
+
+let t: TestApp;
+let kit: DeliveryKit;
+let actors: Actors;
+let bridge: BridgeHandle;
+let processor: Processor;
+let alice: Registered;
+const receivers: WebhookReceiver[] = [];
+
+beforeAll(async () => {
+	t = await startTestApp(FAST_DELIVERY);
+	kit = await deliveryKit();
+	actors = await startActors(t.db.sql, "triggers", { delivery: kit.deps });
+	bridge = await actors.bridge(t.db.sql, 200);
+	processor = await startProcessor({
+		sql: t.db.sql,
+		log: createLogger("warn"),
+		settings: { ...DEFAULT_TRIGGER_SETTINGS, processorPollMs: 100 },
+	});
+	alice = await register(t);
+});
+afterAll(async () => {
+	for (const r of receivers) r.stop();
+	await processor.stop();
+	await bridge.stop();
+	await actors.stop();
+	await kit.close();
+	await t.stop();
+});
+
+function receiver(respond: Responder): WebhookReceiver {
+	const r = startWebhookReceiver(respond);
+	receivers.push(r);
+	return r;
+}
+const source = async () =>
+	(await t.request("POST", "/api/v1/sources", { token: alice.accessToken, body: { name: "s" } })).body;
+const ingest = (key: string, events: unknown[]) =>
+	t.request("POST", "/api/v1/ingest", { body: { events }, headers: { authorization: `Bearer ${key}` } });
+const runs = async (id: string, token = alice.accessToken) => {
+	const res = await t.request("GET", `/api/v1/triggers/${id}/runs`, { token });
+	if (res.status !== 200 && token === alice.accessToken)
+		throw new Error(`runs: ${res.status} ${JSON.stringify(res.body)}`);
+	return res;
+};
+
+describe("webhook actions", () => {
+	test("two 500s then 200: one run, one idempotency key, signed rendered payload, three attempts recorded", async () => {
+		const r = receiver((_c, i) => new Response(i < 2 ? "boom" : "ok", { status: i < 2 ? 500 : 200 }));
+		const s = await source();
+		const created = await t.request("POST", "/api/v1/triggers", {
+			token: alice.accessToken,
+			body: {
+				name: "alert",
+				eventTypes: ["agent.feedback"],
+				condition: "data.score < 3",
+				action: {
+					kind: "webhook",
+					url: `${r.url}/hook`,
+					body: { score: "{{data.score}}", agent: "{{data.agent}}", fire: "{{fire.key}}" },
+				},
+			},
+		});
+		expect(created.status).toBe(201);
+		expect(created.body.webhookSecret).toMatch(/^whsec_/);
+		expect(created.body.action).toMatchObject({ hasSecret: true });
+		expect(
+			JSON.stringify(
+				(await t.request("GET", `/api/v1/triggers/${created.body.id}`, { token: alice.accessToken })).body,
+			),
+		).not.toContain(created.body.webhookSecret);
+		await ingest(s.key, [
+			{ type: "agent.feedback", externalId: "f1", data: { score: 1, agent: "a7" } },
+			{ type: "agent.feedback", externalId: "f2", data: { score: 5, agent: "a7" } },
+		]);
+		const [run] = await eventually(
+			async () => {
+				const res = await runs(created.body.id);
+				return res.body.items.length === 1 && res.body.items[0].status === "succeeded"
+					? res.body.items
+					: undefined;
+			},
+			{ timeoutMs: 30_000 },
+		);
+		expect(
+			run.attempts.map((a: { outcome: string; statusCode: number }) => [a.outcome, a.statusCode]),
+		).toEqual([
+			["retryable", 500],
+			["retryable", 500],
+			["ok", 200],
+		]);
+		expect(r.calls).toHaveLength(3);
+		expect(new Set(r.calls.map((c) => c.idempotencyKey))).toEqual(new Set([run.fireKey]));
+		for (const call of r.calls) {
+			expect(
+				verifyWebhookSignature(created.body.webhookSecret, call.headers, call.body, {
+					toleranceSeconds: 300,
+				}),
+			).toMatchObject({ ok: true });
+			expect(JSON.parse(call.body)).toEqual({ score: 1, agent: "a7", fire: run.fireKey });
+		}
+		const handle = actors.temporal.client.workflow.getHandle(`action:${run.fireKey}`);
+		expect(await handle.result()).toEqual({ status: "succeeded" });
+	}, 60_000);
+
+	test("a 4xx ends the run failed at once; BOLA: another user's runs are 404", async () => {
+		const r = receiver(() => new Response("no", { status: 410 }));
+		const s = await source();
+		const created = await t.request("POST", "/api/v1/triggers", {
+			token: alice.accessToken,
+			body: {
+				name: "gone",
+				eventTypes: ["x.gone"],
+				condition: "true",
+				action: { kind: "webhook", url: `${r.url}/h`, secret: "0123456789abcdef-secret" },
+			},
+		});
+		await ingest(s.key, [{ type: "x.gone", externalId: "g1", data: {} }]);
+		const [run] = await eventually(
+			async () => {
+				const res = await runs(created.body.id);
+				return res.body.items[0]?.status === "failed" ? res.body.items : undefined;
+			},
+			{ timeoutMs: 30_000 },
+		);
+		expect(run.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["permanent"]);
+		expect(run.error).toContain("410");
+		const mallory = await register(t);
+		expect((await runs(created.body.id, mallory.accessToken)).status).toBe(404);
+	}, 60_000);
+
+	test("rateLimit throttles the runs (effect's RateLimiter on Redis): the second waits, none is dropped", async () => {
+		const r = receiver(() => new Response("ok"));
+		const s = await source();
+		const created = await t.request("POST", "/api/v1/triggers", {
+			token: alice.accessToken,
+			body: {
+				name: "throttled",
+				eventTypes: ["x.throttle"],
+				condition: "true",
+				clauses: { rateLimit: { limit: 1, windowSeconds: 1 } },
+				action: { kind: "webhook", url: `${r.url}/h` },
+			},
+		});
+		expect(created.status).toBe(201);
+		await ingest(s.key, [
+			{ type: "x.throttle", externalId: "t1", data: {} },
+			{ type: "x.throttle", externalId: "t2", data: {} },
+		]);
+		const items = await eventually(
+			async () => {
+				const res = await runs(created.body.id);
+				const done = res.body.items.filter((x: { status: string }) => x.status === "succeeded");
+				return done.length === 2 ? done : undefined;
+			},
+			{ timeoutMs: 30_000 },
+		);
+		const outcomes = items.map((x: { attempts: { outcome: string }[] }) => x.attempts.map((a) => a.outcome));
+		expect(outcomes.flat().filter((o: string) => o === "rate_limited").length).toBeGreaterThan(0);
+		expect(outcomes.every((o: string[]) => o.at(-1) === "ok")).toBe(true);
+		expect(r.calls).toHaveLength(2);
+	}, 60_000);
+});

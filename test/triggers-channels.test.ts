@@ -1,0 +1,115 @@
+/**
+ * Telegram and email actions end to end on local stand-ins (a Telegram Bot
+ * API stand-in, the SMTP mail catcher): a fire's rendered text reaches the
+ * chat and the inbox through the same senders, guard and Temporal run as
+ * notifications; the run and its attempt are recorded.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { BridgeHandle } from "../src/bridge/bridge.ts";
+import { createLogger } from "../src/infra/log.ts";
+import { type Processor, startProcessor } from "../src/triggers/processor.ts";
+import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
+import { type Actors, startActors } from "./support/actors.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
+import {
+	type SmtpStandIn,
+	startSmtpStandIn,
+	startTelegramStandIn,
+	type TelegramStandIn,
+} from "./support/receivers.ts";
+import { type Registered, register } from "./support/tokens.ts";
+import { eventually } from "./support/wait.ts";
+
+let t: TestApp;
+let kit: DeliveryKit;
+let actors: Actors;
+let bridge: BridgeHandle;
+let processor: Processor;
+let smtp: SmtpStandIn;
+let telegram: TelegramStandIn;
+let alice: Registered;
+
+beforeAll(async () => {
+	smtp = await startSmtpStandIn();
+	telegram = startTelegramStandIn();
+	const env = {
+		...FAST_DELIVERY,
+		SMTP_HOST: "127.0.0.1",
+		SMTP_PORT: String(smtp.port),
+		TELEGRAM_API_URL: telegram.apiUrl,
+		TELEGRAM_BOT_TOKEN: telegram.token,
+	};
+	t = await startTestApp(env);
+	kit = await deliveryKit(env);
+	actors = await startActors(t.db.sql, "trigger-channels", { delivery: kit.deps });
+	bridge = await actors.bridge(t.db.sql, 200);
+	processor = await startProcessor({
+		sql: t.db.sql,
+		log: createLogger("warn"),
+		settings: { ...DEFAULT_TRIGGER_SETTINGS, processorPollMs: 100 },
+	});
+	alice = await register(t);
+});
+afterAll(async () => {
+	await processor.stop();
+	await bridge.stop();
+	await actors.stop();
+	await kit.close();
+	await t.stop();
+	telegram.stop();
+	await smtp.stop();
+});
+
+const succeeded = (id: string) =>
+	eventually(
+		async () => {
+			const res = await t.request("GET", `/api/v1/triggers/${id}/runs`, { token: alice.accessToken });
+			return res.body.items?.[0]?.status === "succeeded" ? res.body.items[0] : undefined;
+		},
+		{ timeoutMs: 30_000 },
+	);
+
+describe("telegram and email actions", () => {
+	test("the rendered text reaches the chat and the inbox", async () => {
+		const make = (action: Record<string, unknown>, type: string) =>
+			t.request("POST", "/api/v1/triggers", {
+				token: alice.accessToken,
+				body: { name: "n", eventTypes: [type], condition: "data.score < 3", action },
+			});
+		const tg = await make(
+			{ kind: "telegram", chatId: "4242", text: "Score {{data.score}} for {{data.agent}}" },
+			"c.tg",
+		);
+		const mail = await make(
+			{
+				kind: "email",
+				to: "ops@example.com",
+				subject: "Agent {{data.agent}} is low",
+				text: "Score: {{data.score}}",
+			},
+			"c.mail",
+		);
+		expect([tg.status, mail.status]).toEqual([201, 201]);
+		const source = (
+			await t.request("POST", "/api/v1/sources", { token: alice.accessToken, body: { name: "c" } })
+		).body;
+		await t.request("POST", "/api/v1/ingest", {
+			body: {
+				events: [
+					{ type: "c.tg", externalId: "1", data: { score: 1, agent: "<a7>" } },
+					{ type: "c.mail", externalId: "2", data: { score: 2, agent: "a8" } },
+				],
+			},
+			headers: { authorization: `Bearer ${source.key}` },
+		});
+		const tgRun = await succeeded(tg.body.id);
+		const mailRun = await succeeded(mail.body.id);
+		expect(telegram.messages).toContainEqual({ chat_id: "4242", text: "Score 1 for <a7>" });
+		const sent = smtp.messages.find((m) => m.to.includes("ops@example.com"));
+		expect(sent?.raw).toContain("Agent a8 is low");
+		expect(sent?.raw).toContain("Score: 2");
+		expect(tgRun.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["ok"]);
+		expect(mailRun.attempts[0].destination).toBe("mailto:ops@example.com");
+	}, 60_000);
+});

@@ -1,0 +1,177 @@
+/**
+ * MCP actions against an in-repo agent server built with the official SDK:
+ * the client (src/triggers/mcp.ts) succeeds, treats `isError` and an
+ * unknown tool as terminal, 401 as terminal, 5xx as retryable, refuses a
+ * private destination (SSRF) unless allowed; the save-time check (the tool
+ * exists, the sample arguments fit its input schema); and a fire's run end to
+ * end (processor → bridge → Temporal → MCP call), a 503 first then retried.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { BridgeHandle } from "../src/bridge/bridge.ts";
+import { createLogger } from "../src/infra/log.ts";
+import { DeliveryFailed } from "../src/outbound/types.ts";
+import { callMcpTool, checkMcpTool } from "../src/triggers/mcp.ts";
+import { type Processor, startProcessor } from "../src/triggers/processor.ts";
+import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
+import { type Actors, startActors } from "./support/actors.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
+import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
+import { type AgentServer, startAgentServer } from "./support/mcp-server.ts";
+import { type Registered, register } from "./support/tokens.ts";
+import { eventually } from "./support/wait.ts";
+
+let agent: AgentServer;
+let t: TestApp;
+let kit: DeliveryKit;
+let actors: Actors;
+let bridge: BridgeHandle;
+let processor: Processor;
+let alice: Registered;
+const allowed = { allowPrivate: ["127.0.0.1"], timeoutMs: 5000 };
+
+beforeAll(async () => {
+	agent = startAgentServer();
+	t = await startTestApp(FAST_DELIVERY);
+	kit = await deliveryKit();
+	actors = await startActors(t.db.sql, "mcp", { delivery: kit.deps });
+	bridge = await actors.bridge(t.db.sql, 200);
+	processor = await startProcessor({
+		sql: t.db.sql,
+		log: createLogger("warn"),
+		settings: { ...DEFAULT_TRIGGER_SETTINGS, processorPollMs: 100 },
+	});
+	alice = await register(t);
+});
+afterAll(async () => {
+	await processor.stop();
+	await bridge.stop();
+	await actors.stop();
+	await kit.close();
+	await t.stop();
+	agent.stop();
+});
+
+const failureOf = async (work: Promise<unknown>) => {
+	const error = await work.then(
+		() => undefined,
+		(e: unknown) => e,
+	);
+	expect(error).toBeInstanceOf(DeliveryFailed);
+	return error as DeliveryFailed;
+};
+
+describe("the MCP client", () => {
+	test("success: the tool is called with the arguments and the bearer token", async () => {
+		await callMcpTool({ url: agent.url, token: agent.token }, "feedback", { agent: "a1", score: 4 }, allowed);
+		expect(agent.calls.at(-1)).toEqual({ agent: "a1", score: 4 });
+	});
+	test("isError and an unknown tool are terminal", async () => {
+		const isError = await failureOf(
+			callMcpTool({ url: agent.url, token: agent.token }, "explode", {}, allowed),
+		);
+		expect([isError.retryable, isError.message]).toEqual([
+			false,
+			expect.stringContaining("the agent refused"),
+		]);
+		const unknown = await failureOf(callMcpTool({ url: agent.url, token: agent.token }, "nope", {}, allowed));
+		expect(unknown.retryable).toBe(false);
+	});
+	test("401 is terminal; 5xx is retryable", async () => {
+		const denied = await failureOf(
+			callMcpTool({ url: agent.url, token: "wrong-token" }, "feedback", { agent: "a", score: 1 }, allowed),
+		);
+		expect([denied.retryable, denied.options.statusCode]).toEqual([false, 401]);
+		agent.failNext(1);
+		const down = await failureOf(
+			callMcpTool({ url: agent.url, token: agent.token }, "feedback", { agent: "a", score: 1 }, allowed),
+		);
+		expect(down.retryable).toBe(true);
+	});
+	test("SSRF: a private destination is refused before any request, unless allowed", async () => {
+		const before = agent.requests.length;
+		const refused = await failureOf(
+			callMcpTool(
+				{ url: agent.url, token: agent.token },
+				"feedback",
+				{ agent: "a", score: 1 },
+				{ allowPrivate: [], timeoutMs: 5000 },
+			),
+		);
+		expect([refused.retryable, refused.options.reason]).toEqual([false, "destination_refused"]);
+		expect(agent.requests.length).toBe(before);
+		const metadata = await failureOf(
+			callMcpTool({ url: "http://169.254.169.254/mcp" }, "feedback", {}, allowed),
+		);
+		expect(metadata.retryable).toBe(false);
+	});
+	test("the save-time check: the tool must exist and the sample arguments fit its schema", async () => {
+		const target = { url: agent.url, token: agent.token };
+		expect(await checkMcpTool(target, "feedback", { agent: "a", score: 3 }, allowed)).toBeUndefined();
+		expect(await checkMcpTool(target, "missing", {}, allowed)).toContain("no tool");
+		expect(await checkMcpTool(target, "feedback", { agent: "a", score: "high" }, allowed)).toContain(
+			"input schema",
+		);
+	});
+});
+
+describe("MCP actions", () => {
+	const action = (over: Record<string, unknown> = {}) => ({
+		kind: "mcp",
+		url: agent.url,
+		tool: "feedback",
+		token: agent.token,
+		arguments: { agent: "{{data.agent}}", score: "{{data.score}}" },
+		sampleData: { agent: "a1", score: 2 },
+		...over,
+	});
+	const create = (over: Record<string, unknown> = {}) =>
+		t.request("POST", "/api/v1/triggers", {
+			token: alice.accessToken,
+			body: {
+				name: "to the agent",
+				eventTypes: ["agent.scored"],
+				condition: "data.score < 3",
+				action: action(over),
+			},
+		});
+
+	test("saving checks the tool and the sample arguments (422 otherwise); the token is never shown", async () => {
+		expect((await create({ tool: "missing" })).status).toBe(422);
+		expect((await create({ sampleData: { agent: "a1", score: "bad" } })).status).toBe(422);
+		expect((await create({ token: "wrong-token" })).status).toBe(422);
+		const ok = await create();
+		expect([ok.status, ok.body.error?.message]).toEqual([201, undefined]);
+		expect(JSON.stringify(ok.body)).not.toContain(agent.token);
+		await t.request("DELETE", `/api/v1/triggers/${ok.body.id}`, { token: alice.accessToken }); // only the next test's trigger fires
+	});
+
+	test("a fire calls the tool through a Temporal run: a 503 first, then retried, recorded", async () => {
+		const created = await create({ arguments: { agent: "{{data.agent}}", score: "{{data.score}}" } });
+		const source = (
+			await t.request("POST", "/api/v1/sources", { token: alice.accessToken, body: { name: "m" } })
+		).body;
+		agent.failNext(1);
+		await t.request("POST", "/api/v1/ingest", {
+			body: { type: "agent.scored", externalId: "s1", data: { agent: "agent-9", score: 1 } },
+			headers: { authorization: `Bearer ${source.key}` },
+		});
+		const [run] = await eventually(
+			async () => {
+				const res = await t.request("GET", `/api/v1/triggers/${created.body.id}/runs`, {
+					token: alice.accessToken,
+				});
+				return res.body.items?.[0]?.status === "succeeded" ? res.body.items : undefined;
+			},
+			{ timeoutMs: 30_000 },
+		).catch(async (error) => {
+			const res = await t.request("GET", `/api/v1/triggers/${created.body.id}/runs`, {
+				token: alice.accessToken,
+			});
+			throw new Error(`${error} ${created.status} ${JSON.stringify(res.body)}`);
+		});
+		expect(run.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["retryable", "ok"]);
+		expect(run.attempts[0].destination).toBe(new URL(agent.url).origin);
+		expect(JSON.stringify(run)).not.toContain(agent.token);
+		expect(agent.calls).toContainEqual({ agent: "agent-9", score: 1 });
+	}, 60_000);
+});
