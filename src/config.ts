@@ -23,6 +23,9 @@ const CoreConfig = Config.all({
 	corsOrigins: list("CORS_ORIGINS", "*"),
 	bodyLimitBytes: int("BODY_LIMIT_BYTES", 1_048_576),
 	shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 15_000),
+	/** Every role serves `/metrics` (Prometheus) and `/health` here; 0 turns it off. */
+	metricsPort: int("METRICS_PORT", 9464),
+	metricsHost: str("METRICS_HOST", "0.0.0.0"),
 	dataDir: str("HERALD_DATA_DIR", ".herald"),
 	database: Config.all({
 		url: optSecret("DATABASE_URL"),

@@ -8,6 +8,7 @@ import { ApplicationFailure, Context } from "@temporalio/activity";
 import { Option } from "effect";
 import type { HeraldConfig } from "../../src/config.ts";
 import { secret } from "../../src/config-kit.ts";
+import { deliveryAttemptSeconds, deliveryAttempts } from "../../src/deliveries/metrics.ts";
 import { deliveryPolicies } from "../../src/deliveries/policy.ts";
 import {
 	type AttemptOutcome,
@@ -100,8 +101,11 @@ export function createDeliveryActivities(deps: {
 					target,
 					secrets(),
 				);
+				const outcome = outcomeOf(failed);
+				deliveryAttempts.inc({ kind: target.kind, outcome });
+				deliveryAttemptSeconds.observe({ kind: target.kind }, (performance.now() - started) / 1000);
 				await finishAttempt(sql, deliveryId, attemptId, {
-					outcome: outcomeOf(failed),
+					outcome,
 					statusCode: failed?.options.statusCode,
 					latencyMs: performance.now() - started,
 					error: message,
@@ -113,6 +117,8 @@ export function createDeliveryActivities(deps: {
 					nextRetryDelay: failed?.options.retryAfterMs,
 				});
 			}
+			deliveryAttempts.inc({ kind: target.kind, outcome: "ok" });
+			deliveryAttemptSeconds.observe({ kind: target.kind }, (performance.now() - started) / 1000);
 			// Sent. Should this write fail, the retry sends again with the same idempotency key.
 			await finishAttempt(sql, deliveryId, attemptId, {
 				outcome: "ok",

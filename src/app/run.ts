@@ -7,9 +7,13 @@
 import { startBridge } from "../bridge/bridge.ts";
 import { outboxStats } from "../bridge/outbox.ts";
 import type { HeraldConfig } from "../config.ts";
+import { sampleCircuits } from "../deliveries/metrics.ts";
 import { features } from "../features.ts";
 import { createSql, pingDatabase } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
+import { enableProcessMetrics } from "../infra/metrics.ts";
+import { type MetricsServer, startMetricsServer } from "../infra/metrics-server.ts";
+import { freePort } from "../infra/process.ts";
 import { createRedis, pingRedis } from "../infra/redis/client.ts";
 import { connectTemporalClient, pingTemporal } from "../infra/temporal/client.ts";
 import { lastReconcile } from "../maintenance/repository.ts";
@@ -64,6 +68,14 @@ export async function runRoles(
 			await migrate(sql, { onApplied: (name) => log.info("migration applied", { name }) });
 		if (role === "migrate") return { apiUrl: undefined, stop };
 
+		let metrics: MetricsServer | undefined;
+		if (config.metricsPort > 0) {
+			enableProcessMetrics();
+			metrics = startMetricsServer({ host: config.metricsHost, port: config.metricsPort });
+			stops.push(["metrics", () => metrics!.stop()]);
+			log.info("metrics listening", { url: `${metrics.url}/metrics` });
+		}
+
 		const redis = createRedis({ url: infra.redisRestUrl, token: infra.redisRestToken });
 		const temporal = await connectTemporalClient({
 			address: infra.temporalAddress,
@@ -75,6 +87,9 @@ export async function runRoles(
 		stops.push(["platform", platform.dispose]);
 
 		if (role === "worker" || all) {
+			// The SDK core serves its own metrics on loopback; /metrics appends them.
+			const temporalMetrics = metrics ? `127.0.0.1:${freePort()}` : undefined;
+			if (temporalMetrics) metrics!.addUpstream(`http://${temporalMetrics}/metrics`);
 			const maintenance = maintenanceSettings(config);
 			await ensureSchedules(
 				temporal.client,
@@ -97,8 +112,13 @@ export async function runRoles(
 				},
 				log,
 				shutdownGraceMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
+				temporalMetricsAddress: temporalMetrics,
 			});
 			stops.push(["worker", worker.shutdown]);
+			if (metrics) {
+				const unsample = sampleCircuits(platform.guard);
+				stops.push(["circuit metrics", async () => unsample()]);
+			}
 			log.info("worker running", { taskQueue: config.temporal.taskQueue });
 		}
 		if (role === "bridge" || all) {

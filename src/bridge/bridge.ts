@@ -26,6 +26,13 @@ import { createSessionConnection, type Queryable, type Sql } from "../infra/db/s
 import type { Logger } from "../infra/log.ts";
 import { outageLog } from "../infra/outage.ts";
 import {
+	bridgeBatchFailures,
+	bridgeDelivered,
+	bridgeSignalSeconds,
+	bridgeSignals,
+	sampleOutbox,
+} from "./metrics.ts";
+import {
 	claimEntities,
 	invalidRoutes,
 	loadRoutes,
@@ -135,6 +142,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	const deliver = async (route: Route, changes: OutboxRow[], deadline: number) => {
 		const first = changes[0]!;
 		await signals.acquire();
+		const started = performance.now();
 		// The deadline stops the client's own retries of an unavailable Temporal.
 		await options.temporal
 			.withDeadline(deadline, () =>
@@ -155,7 +163,17 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 					],
 				}),
 			)
-			.finally(signals.release);
+			.then(
+				() => bridgeSignals.inc({ outcome: "ok" }),
+				(error: unknown) => {
+					bridgeSignals.inc({ outcome: "error" });
+					throw error;
+				},
+			)
+			.finally(() => {
+				bridgeSignalSeconds.observe((performance.now() - started) / 1000);
+				signals.release();
+			});
 	};
 
 	/**
@@ -261,6 +279,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			// One connection, in order: the marks commit before the entities are released.
 			await bounded(Promise.all([markDelivered(conn, done), releaseEntities(conn, keys)]));
 			delivered += done.length;
+			bridgeDelivered.inc(done.length);
 			return { n: done.length, failure: failures[0] };
 		} catch (error) {
 			// What this batch holds (or a claim that failed part-way took) is unknown now: release
@@ -305,6 +324,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			.catch((error: unknown) => {
 				// Temporal or Postgres unreachable: the batch's entities were released (or went with its session).
 				reportClaim(-1);
+				bridgeBatchFailures.inc();
 				outage.failed(error);
 				if (!stopped) retryLater();
 				return 0;
@@ -384,6 +404,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		wake(); // on start and after every reconnect
 	});
 	const timer = setInterval(wake, pollIntervalMs);
+	const stopSampling = sampleOutbox(sql);
 
 	return {
 		drain,
@@ -392,6 +413,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		},
 		async stop() {
 			stopped = true;
+			stopSampling();
 			clearInterval(timer);
 			clearTimeout(retryTimer);
 			await dispatching;

@@ -26,6 +26,7 @@ import {
 	UnsupportedMediaType,
 	ValidationFailed,
 } from "./errors.ts";
+import { answeredEarly } from "./metrics.ts";
 import { type RouteTable, validationIssues } from "./validation.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -52,7 +53,7 @@ export function requestContext(options: {
 			set.headers["x-request-id"] = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 			if (accessLog) startedAt.set(request, performance.now());
 			const preflight = applyCors(cors, request, set.headers as Record<string, string>);
-			if (preflight) return preflight;
+			if (preflight) return answeredEarly(request, preflight);
 			if (request.url.length > MAX_URL_BYTES)
 				throw new HttpError(414, "uri_too_long", `the URL exceeds ${MAX_URL_BYTES} bytes`);
 			if (headerBytes(request.headers) > MAX_HEADER_BYTES)
