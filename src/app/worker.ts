@@ -30,7 +30,13 @@ function installRuntime(log: Logger, metricsAddress?: string): void {
 	Runtime.install({
 		...(metricsAddress && {
 			telemetryOptions: {
-				metrics: { prometheus: { bindAddress: metricsAddress, useSecondsForDurations: true } },
+				metrics: {
+					prometheus: {
+						bindAddress: metricsAddress,
+						useSecondsForDurations: true,
+						countersTotalSuffix: true,
+					},
+				},
 			},
 		}),
 		logger: {

@@ -28,7 +28,11 @@ export function startMetricsServer(options: { host: string; port: number }): Met
 			if (request.method !== "GET") return new Response("method not allowed", { status: 405 });
 			if (pathname === "/metrics") {
 				const parts = await Promise.all([scrape(), ...upstreams.map(fetchUpstream)]);
-				return new Response(parts.filter(Boolean).join("\n"), { headers: { "content-type": CONTENT_TYPE } });
+				const text = parts
+					.map((p) => p.trimEnd())
+					.filter(Boolean)
+					.join("\n");
+				return new Response(`${text}\n`, { headers: { "content-type": CONTENT_TYPE } });
 			}
 			if (pathname === "/health") {
 				const results = Object.fromEntries([...checks].map(([name, check]) => [name, check()]));
