@@ -97,6 +97,11 @@ const apt = (binary, pkg, why) => {
 };
 if (process.env.UPSTASH_REDIS_REST_URL || process.env.REDIS_URL)
 	say("Redis configured: no redis-server needed");
-else apt("redis-server", "redis-server", "Redis for dev and the tests; or set REDIS_URL / UPSTASH_REDIS_REST_URL");
+else
+	apt(
+		"redis-server",
+		"redis-server",
+		"Redis for dev and the tests; or set REDIS_URL / UPSTASH_REDIS_REST_URL",
+	);
 apt("promtool", "prometheus", "the tests check scrapes and alert rules with it");
 apt("nats-server", "nats-server", "the event bus tests run their own JetStream server");

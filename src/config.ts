@@ -58,6 +58,13 @@ const CoreConfig = Config.all({
 	/** Bridge batches in flight at once (over disjoint entities) and signals in flight over all of them. */
 	bridgeConcurrency: int("BRIDGE_CONCURRENCY", 8),
 	bridgeMaxSignals: int("BRIDGE_MAX_SIGNALS", 64),
+	/** The event bus: with NATS_URL the bridge also publishes every change to JetStream. */
+	nats: Config.all({
+		url: optSecret("NATS_URL"),
+		stream: str("NATS_STREAM", "HERALD"),
+		subjectPrefix: str("NATS_SUBJECT_PREFIX", "herald"),
+		duplicateWindowSeconds: int("NATS_DUPLICATE_WINDOW_SECONDS", 600),
+	}),
 	delivery: Config.all({
 		smtpHost: str("SMTP_HOST", "127.0.0.1"),
 		smtpPort: Config.Port("SMTP_PORT").pipe(Config.withDefault(1025)),

@@ -4,9 +4,11 @@
  * pools close, then the child servers this process started.
  */
 
+import { Option } from "effect";
 import { startBridge } from "../bridge/bridge.ts";
+import { createBus } from "../bridge/bus.ts";
 import { outboxStats } from "../bridge/outbox.ts";
-import type { HeraldConfig } from "../config.ts";
+import { type HeraldConfig, secret } from "../config.ts";
 import { sampleCircuits } from "../deliveries/metrics.ts";
 import { features } from "../features.ts";
 import { createSql, pingDatabase } from "../infra/db/sql.ts";
@@ -122,7 +124,24 @@ export async function runRoles(
 			log.info("worker running", { taskQueue: config.temporal.taskQueue });
 		}
 		if (role === "bridge" || all) {
+			const bus = Option.isSome(config.nats.url)
+				? createBus({
+						url: secret(config.nats.url.value),
+						stream: config.nats.stream,
+						subjectPrefix: config.nats.subjectPrefix,
+						duplicateWindowSeconds: config.nats.duplicateWindowSeconds,
+						log,
+					})
+				: undefined;
+			if (bus) {
+				stops.push(["event bus", bus.close]); // after the bridge (stops run in reverse)
+				metrics?.addCheck("eventBus", () => ({
+					ok: bus.connected,
+					detail: bus.connected ? "connected" : "down",
+				}));
+			}
 			const bridge = await startBridge({
+				bus,
 				sql,
 				log,
 				temporal: temporal.client,

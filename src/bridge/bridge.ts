@@ -25,6 +25,7 @@ import { features } from "../features.ts";
 import { createSessionConnection, type Queryable, type Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { outageLog } from "../infra/outage.ts";
+import type { EventBus } from "./bus.ts";
 import {
 	bridgeBatchFailures,
 	bridgeDelivered,
@@ -68,6 +69,11 @@ export interface BridgeOptions {
 	 * what was delivered, releases its locks and retries later (default 5000).
 	 */
 	batchTimeoutMs?: number;
+	/**
+	 * The event bus (NATS_URL): each entity's changes are also published there, in order, and
+	 * marked delivered only once both Temporal and JetStream acknowledged them.
+	 */
+	bus?: EventBus;
 	/** Called after each successful signal (benchmarks measure commit-to-signal latency with it). */
 	onDelivered?: (row: OutboxRow) => void;
 }
@@ -257,11 +263,12 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 						backoff.set(entity, { until: Date.now() + pollIntervalMs, delayMs: pollIntervalMs });
 						return;
 					}
-					// Each actor that hears the entity gets its changes in one signal, in order; the
-					// entity's changes count as delivered only when every actor got them.
-					const results = await Promise.allSettled(
-						groups.map(({ route, changes: mine }) => deliver(route, mine, deadline)),
-					);
+					// Each actor that hears the entity gets its changes in one signal, in order, and the bus
+					// (if any) gets every change of the entity; they count as delivered only when all did.
+					const results = await Promise.allSettled([
+						...groups.map(({ route, changes: mine }) => deliver(route, mine, deadline)),
+						...(options.bus ? [options.bus.publish(changes)] : []),
+					]);
 					const failed = results.find((r) => r.status === "rejected");
 					if (failed) {
 						failures.push(failed.reason); // stays pending; actors deduplicate the resend
