@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort } from "../src/infra/process.ts";
 import { freshDatabase, type TestDatabase } from "./support/db.ts";
+import { dashboardExprs, familiesNamed, ruleExprs } from "./support/deploy.ts";
 import { familiesOf, promtoolCheck, samplesOf, sumOf } from "./support/metrics.ts";
 import { herald, killChildren, type RoleProcess, serviceEnv } from "./support/roles.ts";
 import { eventually } from "./support/wait.ts";
@@ -111,5 +112,22 @@ describe("METRICS_PORT in every role", () => {
 		expect((await fetch(`http://127.0.0.1:${ports.api}/metrics`)).status).toBe(404);
 		const health = await fetch(`http://127.0.0.1:${ports.apiMetrics}/health`);
 		expect(health.status).toBe(200);
+	});
+
+	test("every metric the dashboard and the alert rules name is in a live scrape", async () => {
+		// After the tests above: the worker ran the event actor's workflow tasks.
+		const families = await eventually(
+			async () => {
+				const all = new Set<string>();
+				for (const port of [ports.worker, ports.bridge, ports.apiMetrics])
+					for (const f of familiesOf(await scrapeOf(port))) all.add(f);
+				return all.has("temporal_workflow_task_schedule_to_start_latency") ? all : undefined;
+			},
+			{ what: "the worker's schedule-to-start histogram", timeoutMs: 30_000 },
+		);
+		const named = familiesNamed([...dashboardExprs(), ...ruleExprs()], families);
+		expect(named.size).toBeGreaterThan(20);
+		const missing = [...named].filter((n) => !families.has(n));
+		expect(missing).toEqual([]);
 	});
 });
