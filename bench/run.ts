@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { BUN, machine, ROOT } from "./lib/proc.ts";
 
 /** Run by default; any other `bench/<name>.ts` runs when named. */
-const BENCHES = ["http-health", "users-me", "startup", "rss", "bridge", "debts", "mixed"];
+const BENCHES = ["http-health", "users-me", "startup", "rss", "bridge", "debts", "mixed", "metrics"];
 
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith("--"));

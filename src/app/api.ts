@@ -21,6 +21,8 @@ export interface AppDeps {
 	bodyLimitBytes: number;
 	probes: HealthProbes;
 	startedAt?: number;
+	/** HTTP RED metrics (default on; bench/metrics.ts measures the app without them). */
+	httpMetrics?: boolean;
 	/** The features' routes and what they receive; without them only the edge, docs and health are mounted. */
 	features?: { context: ApiContext; list: readonly Feature[] };
 }
@@ -43,7 +45,7 @@ export function createApp(deps: AppDeps) {
 	const context = deps.features?.context;
 	const built = new Elysia({ name: "herald" })
 		// First: its clock starts before any other hook runs.
-		.use(httpMetrics())
+		.use(deps.httpMetrics === false ? new Elysia() : httpMetrics())
 		// Before the request context: its error hook frees a failed request's key before the edge maps the error.
 		.use(context ? idempotency({ sql: context.sql, auth: context.auth }) : new Elysia())
 		.use(

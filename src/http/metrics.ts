@@ -5,51 +5,80 @@
  * `http_requests_in_flight`. Two global hooks, the cheapest pair Elysia has
  * that sees every request, errors and early refusals included.
  */
-import { Elysia, StatusMap } from "elysia";
-import { gauge, histogram } from "../infra/metrics.ts";
+import { Elysia, ElysiaCustomStatusResponse, StatusMap } from "elysia";
+import { hotHistogram, sampled } from "../infra/metrics.ts";
 
-const duration = histogram(
+const duration = hotHistogram(
 	"http_request_duration_seconds",
 	"HTTP request duration by method, route template and status code",
 	["method", "route", "status_code"],
 );
-const inFlight = gauge("http_requests_in_flight", "HTTP requests being served");
+let inFlight = 0;
+sampled("http_requests_in_flight", "HTTP requests being served", [], async () => [{ value: inFlight }]);
 
 /** Methods outside this set are counted as `other` (a client can send any token). */
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-const started = new WeakMap<Request, number>();
+/** The start time rides on the request itself (a symbol property: cheaper than a WeakMap). */
+const STARTED = Symbol("herald.http-metrics.started");
+type Timed = Request & { [STARTED]?: number };
+
+/** One child per (method, route, status): prom-client then skips hashing the labels on every request. */
+const children = new Map<string, { observe(value: number): void }>();
+const childFor = (method: string, route: string, status: number) => {
+	const key = `${method} ${status} ${route}`;
+	let child = children.get(key);
+	if (!child) {
+		child = duration.series({ method, route, status_code: String(status) });
+		children.set(key, child);
+	}
+	return child;
+};
 
 function finish(request: Request, route: string | undefined, status: number): void {
-	const begun = started.get(request);
+	const timed = request as Timed;
+	const begun = timed[STARTED];
 	if (begun === undefined) return;
-	started.delete(request);
-	inFlight.dec();
+	timed[STARTED] = undefined;
+	inFlight--;
 	const method = METHODS.has(request.method) ? request.method : "other";
-	duration.observe(
-		{ method, route: route || "unmatched", status_code: String(status) },
-		(performance.now() - begun) / 1000,
-	);
+	childFor(method, route || "unmatched", status).observe((performance.now() - begun) / 1000);
 }
 
 /**
- * A response an `onRequest` hook returned itself (a CORS preflight): Elysia
- * runs no `afterResponse` hook for it, so the hook that answers reports it.
+ * A response an `onRequest` hook returned itself (a CORS preflight): no
+ * later hook runs for it, so the hook that answers reports it.
  */
 export function answeredEarly(request: Request, response: Response): Response {
 	finish(request, "preflight", response.status);
 	return response;
 }
 
+/** Called by the one error mapper (request-context.ts) once it chose the status. */
+export function answeredWithError(request: Request, route: string | undefined, status: number): void {
+	finish(request, route, status);
+}
+
+const statusOf = (value: unknown, set: number | string | undefined): number => {
+	if (value instanceof ElysiaCustomStatusResponse) return toNumber(value.code);
+	if (value instanceof Response) return value.status;
+	return toNumber(set);
+};
+const toNumber = (status: number | string | undefined): number =>
+	typeof status === "number" ? status : status ? (StatusMap[status as keyof typeof StatusMap] ?? 200) : 200;
+
 export function httpMetrics() {
-	return new Elysia({ name: "herald/http-metrics" })
-		.onRequest(({ request }) => {
-			started.set(request, performance.now());
-			inFlight.inc();
-		})
-		.onAfterResponse({ as: "global" }, (ctx) => {
-			const set = ctx.set.status;
-			const status = typeof set === "number" ? set : set ? (StatusMap[set] ?? 200) : 200;
-			finish(ctx.request, (ctx as { route?: string }).route, status);
-		});
+	return (
+		new Elysia({ name: "herald/http-metrics" })
+			.onRequest(({ request }) => {
+				(request as Timed)[STARTED] = performance.now();
+				inFlight++;
+			})
+			// After the handler, not after the response: Elysia defers `afterResponse` hooks with a
+			// setImmediate per request, which costs /health several per cent. Errors are reported by
+			// the error mapper (`answeredWithError`), which alone knows their status.
+			.onAfterHandle({ as: "global" }, (ctx) => {
+				finish(ctx.request, (ctx as { route?: string }).route, statusOf(ctx.responseValue, ctx.set.status));
+			})
+	);
 }

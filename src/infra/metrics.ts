@@ -69,6 +69,74 @@ export function histogram<L extends string = never>(
 	);
 }
 
+/**
+ * A histogram for a hot path (every HTTP request): each series is a plain
+ * array of bucket counts, bound once per label combination with `series()`,
+ * so an observation is a bucket search and three additions — prom-client's
+ * own histogram hashes the labels on every call. Rendered by prom-client's
+ * registry like any other histogram.
+ */
+export function hotHistogram<L extends string>(
+	name: string,
+	help: string,
+	labels: readonly L[],
+	buckets: number[] = LATENCY_BUCKETS,
+): { series(values: Record<L, string>): { observe(seconds: number): void } } {
+	type Series = { labels: Record<string, string>; counts: number[]; sum: number; count: number };
+	const all = new Map<string, Series>();
+	const existing = registry.getSingleMetric(name) as unknown as { hot?: ReturnType<typeof hotHistogram<L>> };
+	if (existing?.hot) return existing.hot;
+	declare("histogram", name, labels, () => ({}) as Metric);
+	const hot = {
+		series(values: Record<L, string>) {
+			const key = labels.map((l) => values[l]).join("\u0000");
+			let s = all.get(key);
+			if (!s) {
+				s = { labels: { ...values }, counts: buckets.map(() => 0), sum: 0, count: 0 };
+				all.set(key, s);
+			}
+			const series = s;
+			return {
+				observe(seconds: number) {
+					let i = 0;
+					while (i < buckets.length && seconds > buckets[i]!) i++;
+					if (i < buckets.length) series.counts[i]!++;
+					series.sum += seconds;
+					series.count++;
+				},
+			};
+		},
+	};
+	const metric = {
+		name,
+		help,
+		type: "histogram",
+		aggregator: "sum",
+		hot,
+		reset: () => all.clear(),
+		get: async () => ({
+			name,
+			help,
+			type: "histogram",
+			aggregator: "sum",
+			values: [...all.values()].flatMap((s) => {
+				let cumulative = 0;
+				const lines: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+				buckets.forEach((le, i) => {
+					cumulative += s.counts[i]!;
+					lines.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le }, value: cumulative });
+				});
+				lines.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: "+Inf" }, value: s.count });
+				lines.push({ metricName: `${name}_sum`, labels: s.labels, value: s.sum });
+				lines.push({ metricName: `${name}_count`, labels: s.labels, value: s.count });
+				return lines;
+			}),
+		}),
+	};
+	registry.registerMetric(metric as unknown as Metric);
+	return hot;
+}
+
 export type Sample<L extends string> = { labels?: Partial<Record<L, string>>; value: number };
 const samplers = new Map<string, () => Promise<Sample<string>[]>>();
 
