@@ -7,6 +7,7 @@
  */
 import { Elysia, ElysiaCustomStatusResponse, StatusMap } from "elysia";
 import { hotHistogram, sampled } from "../infra/metrics.ts";
+import { endRequestSpan, startRequestSpan } from "./tracing.ts";
 
 const duration = hotHistogram(
 	"http_request_duration_seconds",
@@ -43,6 +44,7 @@ function finish(request: Request, route: string | undefined, status: number): vo
 	inFlight--;
 	const method = METHODS.has(request.method) ? request.method : "other";
 	childFor(method, route || "unmatched", status).observe((performance.now() - begun) / 1000);
+	endRequestSpan(request, method, route || "unmatched", status);
 }
 
 /**
@@ -72,6 +74,7 @@ export function httpMetrics() {
 		new Elysia({ name: "herald/http-metrics" })
 			.onRequest(({ request }) => {
 				(request as Timed)[STARTED] = performance.now();
+				startRequestSpan(request, METHODS.has(request.method) ? request.method : "other");
 				inFlight++;
 			})
 			// After the handler, not after the response: Elysia defers `afterResponse` hooks with a

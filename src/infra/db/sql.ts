@@ -1,16 +1,44 @@
 /** The one module that creates postgres.js pools. */
 import postgres from "postgres";
+import { currentTraceparent, inSpan, SpanKind, tracingOn } from "../tracing.ts";
 
 export type Sql = postgres.Sql;
 
 export function createSql(url: string, options: { max?: number; applicationName?: string } = {}): Sql {
-	return postgres(url, {
-		max: options.max ?? 10,
-		idle_timeout: 30,
-		connect_timeout: 10,
-		onnotice: () => {},
-		connection: { application_name: options.applicationName ?? "herald" },
-	});
+	return traced(
+		postgres(url, {
+			max: options.max ?? 10,
+			idle_timeout: 30,
+			connect_timeout: 10,
+			onnotice: () => {},
+			connection: { application_name: options.applicationName ?? "herald" },
+		}),
+	);
+}
+
+/**
+ * With tracing on, each transaction is a span, and a transaction begun inside
+ * a recording span first sets `herald.traceparent` (transaction-local): the
+ * outbox capture trigger copies it into the rows it writes (migration 00012).
+ */
+function traced(sql: Sql): Sql {
+	const begin = sql.begin.bind(sql) as (...args: unknown[]) => Promise<unknown>;
+	(sql as { begin: unknown }).begin = (...args: unknown[]) => {
+		if (!tracingOn()) return begin(...args);
+		const fn = args.at(-1) as (tx: postgres.TransactionSql) => unknown;
+		return inSpan(
+			"db transaction",
+			{ kind: SpanKind.CLIENT, attributes: { "db.system": "postgresql" } },
+			() => {
+				const traceparent = currentTraceparent();
+				return begin(...args.slice(0, -1), async (tx: postgres.TransactionSql) => {
+					if (traceparent) await tx`select set_config('herald.traceparent', ${traceparent}, true)`;
+					return fn(tx);
+				});
+			},
+		);
+	};
+	return sql;
 }
 
 /**
