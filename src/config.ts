@@ -26,6 +26,11 @@ const CoreConfig = Config.all({
 	/** Every role serves `/metrics` (Prometheus) and `/health` here; 0 turns it off. */
 	metricsPort: int("METRICS_PORT", 9464),
 	metricsHost: str("METRICS_HOST", "0.0.0.0"),
+	/** Tracing: spans go over OTLP/HTTP to `<endpoint>/v1/traces` when set (Jaeger, any collector). */
+	otel: Config.all({
+		endpoint: optStr("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		serviceName: optStr("OTEL_SERVICE_NAME"),
+	}),
 	dataDir: str("HERALD_DATA_DIR", ".herald"),
 	database: Config.all({
 		url: optSecret("DATABASE_URL"),

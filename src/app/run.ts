@@ -18,6 +18,7 @@ import { type MetricsServer, startMetricsServer } from "../infra/metrics-server.
 import { freePort } from "../infra/process.ts";
 import { createRedis, pingRedis } from "../infra/redis/client.ts";
 import { connectTemporalClient, pingTemporal } from "../infra/temporal/client.ts";
+import { setupTracing } from "../infra/tracing.ts";
 import { lastReconcile } from "../maintenance/repository.ts";
 import { maintenanceSettings } from "../maintenance/settings.ts";
 import { bootstrapAdmin } from "../users/admin-bootstrap.ts";
@@ -61,6 +62,15 @@ export async function runRoles(
 		stops.length = 0;
 	};
 	try {
+		// First: the pools and clients made below trace only if tracing is on when they are made.
+		const tracing = setupTracing({
+			endpoint: Option.getOrUndefined(config.otel.endpoint),
+			serviceName: Option.getOrElse(config.otel.serviceName, () => `herald-${role}`),
+		});
+		if (tracing) {
+			stops.unshift(["tracing", () => tracing.shutdown()]); // runs last: flushes every part's spans
+			log.info("tracing on", { endpoint: Option.getOrUndefined(config.otel.endpoint) });
+		}
 		const sql = createSql(infra.databaseUrl, {
 			max: config.database.poolMax,
 			applicationName: `herald-${role}`,

@@ -13,6 +13,7 @@ import { features as allFeatures } from "../features.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { connectTemporalClient } from "../infra/temporal/client.ts";
+import { tracingInterceptors } from "./worker-tracing.ts";
 
 export const WORKFLOWS_PATH = resolve(import.meta.dir, "../../workflows/index.ts");
 
@@ -125,6 +126,7 @@ export async function startWorker(options: {
 		maxCachedWorkflows:
 			options.maxCachedWorkflows ?? (options.deps.config ?? loadConfig({})).temporal.workerMaxCachedWorkflows,
 		bundlerOptions: { ignoreModules: [] },
+		...tracingInterceptors(),
 	});
 	const done = worker
 		.run()

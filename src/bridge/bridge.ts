@@ -17,6 +17,7 @@
  * `pg_advisory_unlock_all`); batches still in flight then finish unlocked:
  * another bridge may send the same changes again, which actors skip.
  */
+import { type Link, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Client } from "@temporalio/client";
 import * as workflows from "../../workflows/index.ts";
 import type { ActorDefinition } from "../../workflows/kit/actor.ts";
@@ -25,6 +26,7 @@ import { features } from "../features.ts";
 import { createSessionConnection, type Queryable, type Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { outageLog } from "../infra/outage.ts";
+import { contextOf, inSpan, SpanKind, trace } from "../infra/tracing.ts";
 import type { EventBus } from "./bus.ts";
 import {
 	bridgeBatchFailures,
@@ -149,37 +151,48 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		const first = changes[0]!;
 		await signals.acquire();
 		const started = performance.now();
-		// The deadline stops the client's own retries of an unavailable Temporal.
-		await options.temporal
-			.withDeadline(deadline, () =>
-				options.temporal.workflow.signalWithStart(route.workflowType, {
-					workflowId: `${route.workflowIdPrefix}${first.entity_key}`,
-					taskQueue: options.taskQueue,
-					args: [{ entityKey: first.entity_key }],
-					signal: route.signalName,
-					signalArgs: [
-						changes.map(
-							(c): Change => ({
-								outboxId: Number(c.id),
-								table: c.table_name,
-								operation: c.operation,
-								rowId: c.row_id,
-							}),
-						),
-					],
-				}),
-			)
-			.then(
-				() => bridgeSignals.inc({ outcome: "ok" }),
-				(error: unknown) => {
-					bridgeSignals.inc({ outcome: "error" });
-					throw error;
-				},
-			)
-			.finally(() => {
-				bridgeSignalSeconds.observe((performance.now() - started) / 1000);
-				signals.release();
-			});
+		// With tracing on: one span per signal, child of the first change's request and linked to
+		// every change it carries; the Temporal client interceptor hands it on to the actor.
+		await inSpan(
+			`bridge signal ${route.workflowType}`,
+			{
+				kind: SpanKind.PRODUCER,
+				parent: contextOf(changes.find((c) => c.traceparent)?.traceparent) ?? ROOT_CONTEXT,
+				links: linksOf(changes),
+				attributes: { "herald.workflow_type": route.workflowType, "herald.changes": changes.length },
+			},
+			() =>
+				options.temporal
+					.withDeadline(deadline, () =>
+						options.temporal.workflow.signalWithStart(route.workflowType, {
+							workflowId: `${route.workflowIdPrefix}${first.entity_key}`,
+							taskQueue: options.taskQueue,
+							args: [{ entityKey: first.entity_key }],
+							signal: route.signalName,
+							signalArgs: [
+								changes.map(
+									(c): Change => ({
+										outboxId: Number(c.id),
+										table: c.table_name,
+										operation: c.operation,
+										rowId: c.row_id,
+									}),
+								),
+							],
+						}),
+					)
+					.then(
+						() => bridgeSignals.inc({ outcome: "ok" }),
+						(error: unknown) => {
+							bridgeSignals.inc({ outcome: "error" });
+							throw error;
+						},
+					)
+					.finally(() => {
+						bridgeSignalSeconds.observe((performance.now() - started) / 1000);
+						signals.release();
+					}),
+		);
 	};
 
 	/**
@@ -476,4 +489,15 @@ function byActor(changes: OutboxRow[], routes: Routes): { route: Route; changes:
 			groups.set(id, group);
 		}
 	return [...groups.values()];
+}
+
+/** A link to each change's request span (the changes one signal coalesced). */
+function linksOf(changes: readonly OutboxRow[]): Link[] {
+	const links: Link[] = [];
+	for (const c of changes) {
+		const ctx = contextOf(c.traceparent);
+		const sc = ctx && trace.getSpanContext(ctx);
+		if (sc) links.push({ context: sc, attributes: { "herald.outbox_id": Number(c.id) } });
+	}
+	return links;
 }

@@ -12,7 +12,7 @@
  * (re)connection.
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { connect, headers, type NatsConnection, nanos } from "@nats-io/transport-node";
 import type { Logger } from "../infra/log.ts";
 import { counter, gauge } from "../infra/metrics.ts";
 import type { OutboxRow } from "./outbox.ts";
@@ -166,9 +166,12 @@ export function createBus(options: BusOptions): EventBus {
 					committedAt: new Date(c.created_at).toISOString(),
 				};
 				try {
+					const h = headers();
+					if (c.traceparent) h.set("traceparent", c.traceparent); // the request that made the change
 					const ack = await js.publish(subjectOf(options.subjectPrefix, c), JSON.stringify(body), {
 						msgID: c.id,
 						timeout,
+						headers: h,
 					});
 					published.inc({ outcome: ack.duplicate ? "duplicate" : "ok" });
 				} catch (error) {

@@ -61,6 +61,7 @@ export function setupTracing(options: {
 }
 
 export const tracingOn = (): boolean => installed !== undefined;
+export const installedTracing = (): Tracing | undefined => installed;
 export const tracer = () => trace.getTracer("herald", VERSION);
 
 /** The active context's `traceparent`, if a span is recording. */
