@@ -108,7 +108,8 @@ describe("a trace from POST to the webhook", () => {
 			{ what: "spans of api, bridge and worker in the trace", timeoutMs: 30_000 },
 		);
 		const names = mine.map((s) => s.name);
-		if (process.env.SHOW_SPANS) console.log(mine.map((s) => `${s.service} ${s.name} ${s.spanId} <- ${s.parentSpanId}`).join("\n"));
+		if (process.env.SHOW_SPANS)
+			console.log(mine.map((s) => `${s.service} ${s.name} ${s.spanId} <- ${s.parentSpanId}`).join("\n"));
 		expect(names).toContain("POST /api/v1/reminders");
 		expect(names).toContain("db transaction");
 		expect(names.some((n) => n.startsWith("bridge signal"))).toBe(true);

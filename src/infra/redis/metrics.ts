@@ -1,10 +1,12 @@
 /**
  * `herald_redis_request_duration_seconds{command,outcome}`: every HTTP request
  * an `@upstash/redis` client makes (a command, a pipeline, a transaction),
- * timed around the client's requester, auto-pipelined batches included.
+ * timed around the client's requester, auto-pipelined batches included; with
+ * tracing on, each is also a client span.
  */
 import type { Redis, Requester, UpstashRequest, UpstashResponse } from "@upstash/redis";
 import { histogram } from "../metrics.ts";
+import { inSpan, SpanKind, tracingOn } from "../tracing.ts";
 
 const duration = histogram(
 	"herald_redis_request_duration_seconds",
@@ -31,7 +33,16 @@ export function instrumentRedis(redis: Redis): Redis {
 	const requester = Reflect.get(redis, "client") as Requester | undefined;
 	if (!requester || typeof requester.request !== "function") return redis;
 	const request = requester.request.bind(requester);
-	requester.request = async <T>(req: UpstashRequest): Promise<UpstashResponse<T>> => {
+	requester.request = <T>(req: UpstashRequest): Promise<UpstashResponse<T>> =>
+		tracingOn()
+			? inSpan(
+					`redis ${commandOf(req)}`,
+					// The command word only: arguments may hold keys, tokens or values.
+					{ kind: SpanKind.CLIENT, attributes: { "db.system": "redis", "db.operation": commandOf(req) } },
+					() => timed<T>(req),
+				)
+			: timed<T>(req);
+	const timed = async <T>(req: UpstashRequest): Promise<UpstashResponse<T>> => {
 		const started = performance.now();
 		let outcome = "ok";
 		try {
