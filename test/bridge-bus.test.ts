@@ -6,6 +6,8 @@
  * metrics say so) but loses nothing.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { startBridge } from "../src/bridge/bridge.ts";
 import { createBus, type EventBus } from "../src/bridge/bus.ts";
 import { createSql, type Sql } from "../src/infra/db/sql.ts";
@@ -158,4 +160,44 @@ describe("bridge + JetStream", () => {
 			await b.stop();
 		}
 	}, 120_000);
+
+	test("the README's 10-line consumer reads every change once", async () => {
+		const readme = readFileSync(join(import.meta.dir, "../README.md"), "utf8");
+		const code = readme.split("<!-- bus-consumer -->")[1]!.split("```ts\n")[1]!.split("```")[0]!;
+		expect(code.trim().split("\n").length).toBeLessThanOrEqual(12);
+		const file = join(import.meta.dir, `../.herald/readme-consumer-${process.pid}.ts`);
+		writeFileSync(file, code);
+		const ids = (
+			await db.sql<{ id: string }[]>`select id from outbox where table_name = 'events' order by id`
+		).map((r) => Number(r.id));
+		const child = Bun.spawn([process.execPath, file], {
+			env: { ...process.env, NATS_URL: nats.url },
+			stdout: "pipe",
+			stderr: "pipe",
+		});
+		try {
+			let out = "";
+			const reader = (async () => {
+				for await (const chunk of child.stdout) out += new TextDecoder().decode(chunk);
+			})();
+			const seen = await eventually(
+				() => {
+					const lines = out.split("\n").filter(Boolean);
+					return lines.length >= ids.length ? lines.map((l) => l.split(" ")) : undefined;
+				},
+				{ what: `${ids.length} changes printed`, timeoutMs: 30_000 },
+			);
+			const seenIds = seen.map((l) => Number(l[0]));
+			expect([...seenIds].sort((a, b) => a - b)).toEqual(ids); // each once
+			for (const [, mine] of Map.groupBy(seen, (l) => l[3]!)) {
+				const order = mine.map((l) => Number(l[0])); // per entity (an event's row id): commit order
+				expect(order).toEqual([...order].sort((a, b) => a - b));
+			}
+			void reader;
+		} finally {
+			child.kill();
+			await child.exited;
+			rmSync(file, { force: true });
+		}
+	});
 });
