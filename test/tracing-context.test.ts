@@ -39,9 +39,13 @@ describe("context survives", () => {
 			await Promise.resolve();
 			out.push(current());
 			await Promise.resolve().then(() => out.push(current()));
-			await new Promise<void>((r) => queueMicrotask(() => (out.push(current()), r())));
-			await new Promise<void>((r) => setTimeout(() => (out.push(current()), r()), 5));
-			await new Promise<void>((r) => setImmediate(() => (out.push(current()), r())));
+			const record = (resolve: () => void) => () => {
+				out.push(current());
+				resolve();
+			};
+			await new Promise<void>((r) => queueMicrotask(record(r)));
+			await new Promise<void>((r) => setTimeout(record(r), 5));
+			await new Promise<void>((r) => setImmediate(record(r)));
 			await new Promise<void>((r) => {
 				const t = setInterval(() => {
 					out.push(current());

@@ -26,9 +26,9 @@ type AnyValue = {
 	boolValue?: boolean;
 	doubleValue?: number;
 };
-const valueOf = (v: AnyValue) => v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
+const anyValue = (v: AnyValue) => v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
 const attrs = (list: { key: string; value: AnyValue }[] | undefined) =>
-	Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
+	Object.fromEntries((list ?? []).map((a) => [a.key, anyValue(a.value)]));
 
 export function startOtlpReceiver(): OtlpReceiver {
 	const spans: ReceivedSpan[] = [];
