@@ -112,6 +112,8 @@ describe("a trace from POST to the webhook", () => {
 			console.log(mine.map((s) => `${s.service} ${s.name} ${s.spanId} <- ${s.parentSpanId}`).join("\n"));
 		expect(names).toContain("POST /api/v1/reminders");
 		expect(names).toContain("db transaction");
+		expect(names).toContain("db select"); // a query on the pool (the delivery's activities)
+		expect(names.some((n) => n.startsWith("redis "))).toBe(true); // the circuit breaker's calls
 		expect(names.some((n) => n.startsWith("bridge signal"))).toBe(true);
 		expect(names.some((n) => n.startsWith("RunActivity:"))).toBe(true);
 		// The bridge's span links to the change's span (the request's transaction).
