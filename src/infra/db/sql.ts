@@ -49,6 +49,7 @@ const operationOf = (head: string) =>
 function spanOnAwait(query: Promise<unknown>, operation: string): void {
 	const then = query.then;
 	let settled: Promise<unknown> | undefined;
+	// biome-ignore lint/suspicious/noThenProperty: the query is a promise; its own `then` is wrapped, deliberately
 	Object.defineProperty(query, "then", {
 		configurable: true,
 		value(
