@@ -101,7 +101,8 @@ describe("a trace from POST to the webhook", () => {
 				const spans = otlp.spans.filter((s) => s.traceId === traceId);
 				const services = new Set(spans.map((s) => s.service));
 				return ["herald-api", "herald-bridge", "herald-worker"].every((s) => services.has(s)) &&
-					spans.some((s) => s.name.startsWith("RunActivity:deliver"))
+					spans.some((s) => s.name.startsWith("RunActivity:deliver")) &&
+					spans.some((s) => s.name === "send webhook") // batches may arrive out of order
 					? spans
 					: undefined;
 			},
@@ -113,6 +114,9 @@ describe("a trace from POST to the webhook", () => {
 		expect(names).toContain("POST /api/v1/reminders");
 		expect(names).toContain("db transaction");
 		expect(names).toContain("db select"); // a query on the pool (the delivery's activities)
+		// The webhook's traceparent names the outbound call's own span.
+		const send = mine.find((s) => s.name === "send webhook");
+		expect(send?.spanId).toBe(header!.split("-")[2]);
 		expect(names.some((n) => n.startsWith("redis "))).toBe(true); // the circuit breaker's calls
 		expect(names.some((n) => n.startsWith("bridge signal"))).toBe(true);
 		expect(names.some((n) => n.startsWith("RunActivity:"))).toBe(true);

@@ -20,6 +20,7 @@ import {
 } from "../../src/deliveries/repository.ts";
 import { deliveryRequest, describeDestination, redactError } from "../../src/deliveries/request.ts";
 import type { Sql } from "../../src/infra/db/sql.ts";
+import { inSpan, SpanKind } from "../../src/infra/tracing.ts";
 import type { DestinationGuard } from "../../src/outbound/guard.ts";
 import {
 	type ChannelKind,
@@ -91,7 +92,18 @@ export function createDeliveryActivities(deps: {
 			const started = performance.now();
 			let sent: SendOutcome;
 			try {
-				sent = await guard.run(destinationKey(target, settings()), () => senders[target.kind](request), {
+				// The outbound call is a client span (the webhook's `traceparent` names it): kind and
+				// attempt only, never the destination's URL, address or token.
+				const send = () =>
+					inSpan(
+						`send ${target.kind}`,
+						{
+							kind: SpanKind.CLIENT,
+							attributes: { "herald.channel_kind": target.kind, "herald.attempt": request.attempt },
+						},
+						() => senders[target.kind](request),
+					);
+				sent = await guard.run(destinationKey(target, settings()), send, {
 					rateLimits: guard.limitsFor(target),
 				});
 			} catch (error) {
