@@ -66,6 +66,15 @@ const call = async (method: string, path: string, body?: unknown, headers: Recor
 	return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
 };
 
+/**
+ * Every span but the request's has its parent in the trace. A workflow's span
+ * is exported when the workflow ends, after its activities' spans: wait for it.
+ */
+const complete = (spans: { name: string; spanId: string; parentSpanId?: string }[]) => {
+	const ids = new Set(spans.map((s) => s.spanId));
+	return spans.every((s) => s.name === "POST /api/v1/reminders" || ids.has(s.parentSpanId ?? ""));
+};
+
 describe("a trace from POST to the webhook", () => {
 	test("one trace id from the request's traceparent to the webhook's, through outbox, bridge and Temporal", async () => {
 		const reg = await call("POST", "/api/v1/auth/register", {
@@ -102,7 +111,8 @@ describe("a trace from POST to the webhook", () => {
 				const services = new Set(spans.map((s) => s.service));
 				return ["herald-api", "herald-bridge", "herald-worker"].every((s) => services.has(s)) &&
 					spans.some((s) => s.name.startsWith("RunActivity:deliver")) &&
-					spans.some((s) => s.name === "send webhook") // batches may arrive out of order
+					spans.some((s) => s.name === "send webhook") && // batches may arrive out of order
+					complete(spans)
 					? spans
 					: undefined;
 			},
