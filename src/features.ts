@@ -13,6 +13,7 @@ import type { Feature } from "./feature.ts";
 import { maintenanceFeature } from "./maintenance/feature.ts";
 import { notificationsFeature } from "./notifications/feature.ts";
 import { remindersFeature } from "./reminders/feature.ts";
+import { syncFeature } from "./sync/feature.ts";
 import { usersFeature } from "./users/feature.ts";
 
 export const features: readonly Feature[] = [
@@ -25,5 +26,6 @@ export const features: readonly Feature[] = [
 	channelsFeature,
 	deliveriesFeature,
 	debtsFeature,
+	syncFeature,
 	maintenanceFeature,
 ];

@@ -91,7 +91,18 @@ describe("reconciler", () => {
 		const id = eventActorDefinition.workflowId(eventId);
 		const bridge = await actors.bridge(db.sql);
 		try {
-			await eventually(async () => (await status(id).catch(() => undefined)) === "RUNNING");
+			// Running is not enough: until the actor has read its row, a delete now would be
+			// seen by that first read and the actor would end on its own, with nothing to repair.
+			await eventually(
+				async () => {
+					const view = await client()
+						.workflow.getHandle(id)
+						.query<{ status: string }>("schedule")
+						.catch(() => undefined);
+					return view?.status === "scheduled";
+				},
+				{ what: "the actor read its row" },
+			);
 		} finally {
 			await bridge.stop(); // from here on, no bridge: only the reconciler can tell the actor
 		}

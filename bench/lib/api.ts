@@ -26,6 +26,8 @@ export interface ApiUnderTest {
 	readonly base: string;
 	readonly api: Child;
 	readonly dataDir: string;
+	/** The database the api uses (benches that seed with SQL). */
+	readonly databaseUrl: string;
 	/** Backing services up, and api spawn to first healthy answer, in ms. */
 	readonly timings: { servicesMs: number; apiMs: number };
 	/** Stops the api process and the backing services (the data folder stays until `removeDataDir`). */
@@ -96,6 +98,7 @@ export async function startApiOnEmbedded(
 			base,
 			api,
 			dataDir,
+			databaseUrl: infra.databaseUrl,
 			timings: { servicesMs, apiMs: performance.now() - t1 },
 			stop,
 			removeDataDir,

@@ -40,7 +40,7 @@ export const toTransactionView = (r: TransactionRow): TransactionView => ({
 });
 
 /** Dates as text (no time-zone shift), amounts as exact strings, with the live allocated sum. */
-const columns = (sql: Sql) => sql`
+export const columns = (sql: Sql) => sql`
 	t.id, t.owner_id, t.contact_id, t.kind, t.amount_minor::text as amount_minor, t.currency, t.description,
 	t.occurred_on::text as occurred_on, t.due_date::text as due_date, t.status,
 	transaction_allocated(t.id, t.kind)::text as allocated_minor, t.created_at, t.updated_at, t.deleted_at`;

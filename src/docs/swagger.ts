@@ -86,9 +86,14 @@ export function docs(options: { version: string }) {
 						{
 							name: "seed-001 aliases",
 							description:
-								"Seed 001's own paths (/api/contacts, /api/transactions, /api/auth/…), on the same handlers as /api/v1",
+								"Seed 001's own paths (/api/contacts, /api/transactions, /api/sync/…, /api/auth/…), on the same handlers as /api/v1",
 						},
 						{ name: "reminders", description: "Reminders as durable timers: RRULE, time zones (seed 001)" },
+						{
+							name: "sync",
+							description:
+								"Multi-device sync (seed 001): push mutations, pull a patch since a cookie that follows commit order; pokes at WS /ws/sync",
+						},
 					],
 					components: {
 						securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },

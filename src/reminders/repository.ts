@@ -65,7 +65,7 @@ export const toReminderView = (r: ReminderRow): ReminderView => ({
 	updatedAt: r.updated_at.toISOString(),
 });
 
-const columns = (sql: Sql) => sql`
+export const columns = (sql: Sql) => sql`
 	id, owner_id, title, notes, subject_contact_id, subject_transaction_id,
 	to_char(local_start, 'YYYY-MM-DD"T"HH24:MI:SS') as local_start, time_zone, follow_due_date, rrule,
 	array(select to_char(e, 'YYYY-MM-DD"T"HH24:MI:SS') from unnest(exdates) e order by e) as exdates,

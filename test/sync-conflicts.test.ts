@@ -1,0 +1,165 @@
+/**
+ * Sync conflicts, per field: edits of different fields merge; a money field
+ * changed on both sides keeps the server's value (`conflict`); text is
+ * last-write-wins in arrival order; an edit of a deleted row is `gone`; a
+ * device clock set to 2099 decides nothing. Every case ends with both
+ * devices holding the server's state.
+ */
+import { beforeEach, describe, expect, test } from "bun:test";
+import { mergeUpdate } from "../src/sync/conflicts.ts";
+import type { TestApp } from "./support/app.ts";
+import { createContact, createTransaction, withSignedInUser } from "./support/debts.ts";
+import { Device, serverState, sorted } from "./support/sync.ts";
+import type { Registered } from "./support/tokens.ts";
+
+let app: TestApp;
+let user: Registered;
+withSignedInUser((a, u) => {
+	[app, user] = [a, u];
+});
+
+let phone: Device;
+let laptop: Device;
+let txKey: string;
+let txId: string;
+
+beforeEach(async () => {
+	const c = await createContact(app, user.accessToken, { name: `C ${crypto.randomUUID()}` });
+	const t = await createTransaction(app, user.accessToken, {
+		contactId: c.id,
+		amountMinor: 1000,
+		description: "lunch",
+	});
+	txId = t.id;
+	txKey = `transaction/${t.id}`;
+	phone = new Device(app, user.accessToken);
+	laptop = new Device(app, user.accessToken);
+	await phone.pull();
+	await laptop.pull();
+});
+
+/** Both devices push what they queued (phone first), then pull: they must hold the server's rows. */
+async function syncBoth() {
+	const first = await phone.push();
+	const second = await laptop.push();
+	await phone.pull();
+	await laptop.pull();
+	const server = await serverState(app, user.userId);
+	expect(sorted(phone.state)).toEqual(sorted(server));
+	expect(sorted(laptop.state)).toEqual(sorted(server));
+	return { first, second, server };
+}
+
+const update = (d: Device, args: Record<string, unknown>) =>
+	d.mutate("updateTransaction", { id: txId, ...args }, d.baseOf(txKey, args));
+
+describe("conflicts", () => {
+	test("different fields of one transaction, edited offline on two devices, merge", async () => {
+		update(phone, { description: "team lunch" });
+		update(laptop, { amountMinor: 1500 });
+		const { first, second, server } = await syncBoth();
+		expect(first.results[0].status).toBe("applied");
+		expect(second.results[0].status).toBe("applied");
+		expect(server.get(txKey)).toMatchObject({ description: "team lunch", amountMinor: 1500 });
+	});
+
+	test("both edit the amount: the second is a conflict that keeps the server's value; both converge", async () => {
+		update(phone, { amountMinor: 1200, description: "phone" });
+		update(laptop, { amountMinor: 1300, description: "laptop" });
+		const { first, second, server } = await syncBoth();
+		expect(first.results[0].status).toBe("applied");
+		expect(second.results[0]).toEqual({
+			id: 1,
+			status: "conflict",
+			conflicts: [{ field: "amountMinor", server: 1200, yours: 1300, base: 1000 }],
+		});
+		// The money field kept the server's value; the text field is the later arrival's.
+		expect(server.get(txKey)).toMatchObject({ amountMinor: 1200, description: "laptop" });
+		const [entries] = await app.db.sql`
+			select coalesce(sum(delta_minor), 0)::int as sum from ledger_entries where transaction_id = ${txId}`;
+		expect(entries!.sum).toBe(1200);
+	});
+
+	test("a change of currency or kind on both sides is a conflict too; the same change on both is not", async () => {
+		update(phone, { currency: "USD", kind: "borrowed" });
+		update(laptop, { currency: "GBP", kind: "borrowed" });
+		const { second, server } = await syncBoth();
+		expect(second.results[0].status).toBe("conflict");
+		expect(second.results[0].conflicts).toEqual([
+			{ field: "currency", server: "USD", yours: "GBP", base: "EUR" },
+		]);
+		expect(server.get(txKey)).toMatchObject({ currency: "USD", kind: "borrowed" });
+	});
+
+	test("delete on one device, edit on the other: deleted on both, the editor is told gone", async () => {
+		phone.mutate("deleteTransaction", { id: txId });
+		update(laptop, { description: "edited" });
+		const { first, second, server } = await syncBoth();
+		expect(first.results[0].status).toBe("applied");
+		expect(second.results[0]).toEqual({ id: 1, status: "gone" });
+		expect(server.has(txKey)).toBe(false);
+		expect(laptop.state.has(txKey)).toBe(false);
+		const [row] = await app.db.sql`select description, deleted_at from transactions where id = ${txId}`;
+		expect(row!.description).toBe("lunch");
+		expect(row!.deleted_at).not.toBeNull();
+		// Restore is explicit: after it, the row is back on both devices.
+		laptop.mutate("restoreTransaction", { id: txId });
+		await syncBoth();
+		expect(laptop.state.get(txKey)).toMatchObject({ description: "lunch" });
+	});
+
+	test("text fields are last-write-wins by arrival, whatever the device clocks say", async () => {
+		// The phone's clock says 2099: its stamps travel along and are ignored.
+		phone.mutate(
+			"updateTransaction",
+			{ id: txId, description: "from 2099", updatedAt: "2099-01-01T00:00:00Z" },
+			{ description: "lunch", updatedAt: "2099-01-01T00:00:00Z" },
+		);
+		update(laptop, { description: "from today" });
+		const { server } = await syncBoth();
+		expect(server.get(txKey)!.description).toBe("from today");
+		expect(new Date(server.get(txKey)!.updatedAt).getUTCFullYear()).toBe(new Date().getUTCFullYear());
+	});
+
+	test("a business date from a 2099 clock is rejected (out of range), consumed, and changes nothing", async () => {
+		const c = await createContact(app, user.accessToken, { name: "Clock" });
+		phone.mutate("createTransaction", {
+			id: Bun.randomUUIDv7(),
+			contactId: c.id,
+			kind: "lent",
+			amountMinor: 1,
+			currency: "EUR",
+			occurredOn: "2099-06-01",
+		});
+		update(phone, { occurredOn: "1850-01-01" });
+		const res = await phone.push();
+		expect(res.results.map((r: any) => [r.status, r.error?.details])).toEqual([
+			["rejected", { field: "occurredOn", reason: "out_of_range" }],
+			["rejected", { field: "occurredOn", reason: "out_of_range" }],
+		]);
+		expect(res.lastMutationIds[phone.clientId]).toBe(2);
+		const rows = await app.db.sql`select 1 from transactions where contact_id = ${c.id}`;
+		expect(rows.length).toBe(0);
+	});
+});
+
+describe("mergeUpdate", () => {
+	const money = ["amountMinor", "currency", "kind", "contactId"];
+	test("without base every field applies; with base only money fields changed on both sides are kept", () => {
+		expect(mergeUpdate({ id: "x", amountMinor: 2 }, undefined, { amountMinor: 5 }, money)).toEqual({
+			change: { amountMinor: 2 },
+			conflicts: [],
+		});
+		expect(
+			mergeUpdate(
+				{ amountMinor: 2, description: "b", currency: "EUR" },
+				{ amountMinor: 1, description: "a", currency: "EUR" },
+				{ amountMinor: 5, description: "z", currency: "EUR" },
+				money,
+			),
+		).toEqual({
+			change: { description: "b", currency: "EUR" },
+			conflicts: [{ field: "amountMinor", server: 5, yours: 2, base: 1 }],
+		});
+	});
+});
