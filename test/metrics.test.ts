@@ -10,6 +10,8 @@ import { createRedis } from "../src/infra/redis/client.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { testEnv } from "./support/env.ts";
 import { familiesOf, promtoolCheck, samplesOf, sumOf } from "./support/metrics.ts";
+import { Device, newId } from "./support/sync.ts";
+import { register } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
 
 let t: TestApp;
@@ -75,6 +77,23 @@ describe("HTTP RED metrics", () => {
 		await eventually(async () => samplesOf(await scrape(), "http_requests_in_flight")[0]?.value === 0, {
 			what: "in-flight back to 0",
 		});
+	});
+});
+
+describe("domain counters", () => {
+	test("sync pushes and their mutations by status", async () => {
+		const user = await register(t);
+		const device = new Device(t, user.accessToken);
+		const before = await scrape();
+		const m = device.mutate("createContact", { id: newId(), name: "Metered" });
+		await device.rawPush([m]);
+		await device.rawPush([m]); // a replay: duplicate
+		const after = await scrape();
+		expect(sumOf(after, "herald_sync_pushes_total") - sumOf(before, "herald_sync_pushes_total")).toBe(2);
+		const delta = (status: string) =>
+			sumOf(after, "herald_sync_mutations_total", { status }) -
+			sumOf(before, "herald_sync_mutations_total", { status });
+		expect([delta("applied"), delta("duplicate")]).toEqual([1, 1]);
 	});
 });
 
