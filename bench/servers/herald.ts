@@ -39,7 +39,7 @@ function build(): AnyElysia {
 			"no-request-context",
 			requestContext({ log, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: deps.corsOrigins }),
 		],
-		["no-compression", compression],
+		["no-compression", compression()],
 		["no-swagger", docs({ version: VERSION })],
 	];
 	// native-health: the full app, but GET /health answered by Bun's router from a static Response

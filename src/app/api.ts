@@ -9,7 +9,6 @@ import { healthRoutes } from "../health/routes.ts";
 import type { HealthProbes } from "../health/service.ts";
 import { compression } from "../http/compression.ts";
 import { idempotency } from "../http/idempotency.ts";
-import { httpMetrics } from "../http/metrics.ts";
 import { requestContext } from "../http/request-context.ts";
 import { createRouteTable, type RouteTable } from "../http/validation.ts";
 import type { Logger } from "../infra/log.ts";
@@ -44,8 +43,6 @@ export function createApp(deps: AppDeps) {
 	};
 	const context = deps.features?.context;
 	const built = new Elysia({ name: "herald" })
-		// First: its clock starts before any other hook runs.
-		.use(deps.httpMetrics === false ? new Elysia() : httpMetrics())
 		// Before the request context: its error hook frees a failed request's key before the edge maps the error.
 		.use(context ? idempotency({ sql: context.sql, auth: context.auth }) : new Elysia())
 		.use(
@@ -54,9 +51,10 @@ export function createApp(deps: AppDeps) {
 				bodyLimitBytes: deps.bodyLimitBytes,
 				corsOrigins: deps.corsOrigins,
 				routes,
+				metrics: deps.httpMetrics !== false,
 			}),
 		)
-		.use(compression)
+		.use(compression({ metrics: deps.httpMetrics !== false }))
 		.use(docs({ version: deps.version }))
 		.use(
 			healthRoutes({ probes: deps.probes, version: deps.version, startedAt: deps.startedAt ?? Date.now() }),

@@ -2,10 +2,10 @@
  * HTTP RED metrics for every route: `http_request_duration_seconds` by
  * method, route *template* (`/api/v1/events/:id`, so random paths add no
  * series: a path no route matched is `route="unmatched"`) and status, and
- * `http_requests_in_flight`. Two global hooks, the cheapest pair Elysia has
- * that sees every request, errors and early refusals included.
+ * `http_requests_in_flight`. Fed by the edge's hooks (see `requestStarted`):
+ * every request, errors and early refusals included.
  */
-import { Elysia, ElysiaCustomStatusResponse, StatusMap } from "elysia";
+import { ElysiaCustomStatusResponse, StatusMap } from "elysia";
 import { hotHistogram, sampled } from "../infra/metrics.ts";
 import { endRequestSpan, startRequestSpan } from "./tracing.ts";
 
@@ -69,19 +69,24 @@ const statusOf = (value: unknown, set: number | string | undefined): number => {
 const toNumber = (status: number | string | undefined): number =>
 	typeof status === "number" ? status : status ? (StatusMap[status as keyof typeof StatusMap] ?? 200) : 200;
 
-export function httpMetrics() {
-	return (
-		new Elysia({ name: "herald/http-metrics" })
-			.onRequest(({ request }) => {
-				(request as Timed)[STARTED] = performance.now();
-				startRequestSpan(request, METHODS.has(request.method) ? request.method : "other");
-				inFlight++;
-			})
-			// After the handler, not after the response: Elysia defers `afterResponse` hooks with a
-			// setImmediate per request, which costs /health several per cent. Errors are reported by
-			// the error mapper (`answeredWithError`), which alone knows their status.
-			.onAfterHandle({ as: "global" }, (ctx) => {
-				finish(ctx.request, (ctx as { route?: string }).route, statusOf(ctx.responseValue, ctx.set.status));
-			})
-	);
+/**
+ * A request begins: called first thing by request-context's `onRequest` hook.
+ * The metrics add no hook of their own — each global hook costs every route
+ * about a tenth of an in-process `/health` (bench/metrics.ts) — they ride on
+ * the edge's: request-context's `onRequest` and error mapper, and the
+ * compression `afterHandle` hook, which sees every handled response.
+ */
+export function requestStarted(request: Request): void {
+	(request as Timed)[STARTED] = performance.now();
+	startRequestSpan(request, METHODS.has(request.method) ? request.method : "other");
+	inFlight++;
+}
+
+/** A handler answered (called by the compression hook, before it may replace the value with gzip). */
+export function answered(ctx: {
+	request: Request;
+	responseValue: unknown;
+	set: { status?: number | string };
+}): void {
+	finish(ctx.request, (ctx as { route?: string }).route, statusOf(ctx.responseValue, ctx.set.status));
 }

@@ -26,7 +26,7 @@ import {
 	UnsupportedMediaType,
 	ValidationFailed,
 } from "./errors.ts";
-import { answeredEarly, answeredWithError } from "./metrics.ts";
+import { answeredEarly, answeredWithError, requestStarted } from "./metrics.ts";
 import { type RouteTable, validationIssues } from "./validation.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,7 +41,10 @@ export function requestContext(options: {
 	corsOrigins: string[];
 	/** Filled once every route is mounted: tells a wrong method (405) from an unknown path (404). */
 	routes?: RouteTable;
+	/** HTTP RED metrics and request spans (http/metrics.ts) start here (default on). */
+	metrics?: boolean;
 }) {
+	const metrics = options.metrics !== false;
 	const { log, bodyLimitBytes } = options;
 	const accessLog = log.enabled("debug");
 	const cors = corsPolicy(options.corsOrigins);
@@ -49,6 +52,7 @@ export function requestContext(options: {
 	const plugin = new Elysia({ name: "herald/request-context" })
 		.decorate("log", log)
 		.onRequest(({ request, set }) => {
+			if (metrics) requestStarted(request);
 			const incoming = request.headers.get("x-request-id");
 			set.headers["x-request-id"] = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 			if (accessLog) startedAt.set(request, performance.now());
