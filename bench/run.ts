@@ -2,7 +2,8 @@
  * `bun bench/run.ts [name...] [--profile]`: runs http-health, startup and rss
  * (or the named bench/<name>.ts) one after the other, each in its own bun process, then
  * prints every figure with how it was measured. By name only: reminders, scale, outage,
- * sync (push 100 mutations, pull 10,000 rows in pages, empty pulls).
+ * sync (push 100 mutations, pull 10,000 rows in pages, empty pulls), leaderboard (GET vs /health,
+ * around-me at the Redis call), fitness-sync (sync throughput, sync → WebSocket latency).
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,7 +13,7 @@ import { BUN, machine, ROOT } from "./lib/proc.ts";
 /** Run by default; any other `bench/<name>.ts` runs when named (`OPTIONAL` lists them). */
 const BENCHES = ["http-health", "users-me", "startup", "rss", "bridge", "debts", "mixed"];
 /** Named benches outside the default set (shown in the usage line). */
-const OPTIONAL = ["reminders", "scale", "outage", "sync", "metrics"];
+const OPTIONAL = ["reminders", "scale", "outage", "sync", "leaderboard", "fitness-sync", "metrics"];
 
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith("--"));

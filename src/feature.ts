@@ -94,8 +94,19 @@ export interface Feature {
 	readonly activities?: (ctx: WorkerContext) => Activities;
 	readonly cleanup?: Readonly<Record<string, CleanupTask>>;
 	readonly actors?: readonly ActorBinding[];
-	readonly topics?: readonly Topic[];
+	/** Realtime topics; a function when a topic needs platform services (Redis, configuration). */
+	readonly topics?: readonly Topic[] | ((ctx: TopicDeps) => readonly Topic[]);
 }
+
+/** What a feature's topics may use besides the hub's own context. */
+export interface TopicDeps {
+	readonly config: HeraldConfig;
+	readonly redis: UpstashRedis;
+}
+
+/** A feature's topics, built with `deps` when they need them. */
+export const topicsOf = (feature: Feature, deps: TopicDeps): readonly Topic[] =>
+	typeof feature.topics === "function" ? feature.topics(deps) : (feature.topics ?? []);
 
 /** Keeps the literal types of a feature (its name and config section). */
 export const defineFeature = <const F extends Feature>(feature: F): F => feature;

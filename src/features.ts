@@ -10,6 +10,7 @@ import { debtsFeature } from "./debts/feature.ts";
 import { deliveriesFeature } from "./deliveries/feature.ts";
 import { eventsFeature } from "./events/feature.ts";
 import type { Feature } from "./feature.ts";
+import { fitnessFeature } from "./fitness/feature.ts";
 import { maintenanceFeature } from "./maintenance/feature.ts";
 import { notificationsFeature } from "./notifications/feature.ts";
 import { remindersFeature } from "./reminders/feature.ts";
@@ -26,6 +27,7 @@ export const features: readonly Feature[] = [
 	channelsFeature,
 	deliveriesFeature,
 	debtsFeature,
+	fitnessFeature,
 	syncFeature,
 	maintenanceFeature,
 ];

@@ -47,7 +47,7 @@ describe("README", () => {
 		);
 		const sockets = t.app.routes
 			.filter((r) => r.method === "WS")
-			.map((r) => `WS ${r.path.replace(/:([A-Za-z]+)/g, "{$1}")}`);
+			.map((r) => `WS ${r.path.replace(/:([A-Za-z_]+)/g, "{$1}")}`);
 		expect(operations.length).toBeGreaterThan(30);
 		expect(sockets.length).toBeGreaterThan(0);
 		const rows = new Set([...readme.matchAll(/^\| `([A-Z]+ \/[^`]*)`\s*\|/gm)].map((m) => m[1]!));

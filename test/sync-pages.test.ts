@@ -1,10 +1,11 @@
 /**
  * Sync pull in pages: pages follow the version as a number, and 10,000 rows
  * pulled in pages of 500 while writes go on come from one cut (every row
- * once; what changed meanwhile comes with the next pull, which converges).
+ * once; what changed meanwhile comes with the next pull, which converges),
+ * and SYNC_PULL_MAX_LIMIT caps a page.
  */
 import { describe, expect, test } from "bun:test";
-import type { TestApp } from "./support/app.ts";
+import { startTestApp, type TestApp } from "./support/app.ts";
 import { createContact, withSignedInUser } from "./support/debts.ts";
 import { Device, serverState, sorted } from "./support/sync.ts";
 import { register } from "./support/tokens.ts";
@@ -71,5 +72,21 @@ describe("pages", () => {
 		expect(sorted(d.state)).toEqual(sorted(server));
 		// Each write round added one contact and deleted one.
 		expect(d.state.size).toBe(10000);
+	});
+});
+
+describe("SYNC_PULL_MAX_LIMIT", () => {
+	test("caps a pull's limit: asking for 100 rows with a cap of 2 gives pages of 2", async () => {
+		const capped = await startTestApp({ SYNC_PULL_MAX_LIMIT: "2" });
+		try {
+			const owner = await register(capped);
+			for (let i = 0; i < 5; i++) await createContact(capped, owner.accessToken, { name: `p${i}` });
+			const d = new Device(capped, owner.accessToken);
+			const { pages } = await d.pull(100);
+			expect(pages.map((p) => p.patch.filter((o: any) => o.op === "put").length)).toEqual([2, 2, 1]);
+			expect(d.state.size).toBe(5);
+		} finally {
+			await capped.stop();
+		}
 	});
 });

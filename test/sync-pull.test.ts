@@ -169,9 +169,12 @@ describe("stale, purged and unknown cookies; isolation", () => {
 		const old = d.cookie;
 		const c = await createContact(app, user.accessToken, { name: "Doomed" });
 		await rest("DELETE", `/api/v1/contacts/${c.id}`);
+		const kept = await createContact(app, user.accessToken, { name: "Recent" });
+		await rest("DELETE", `/api/v1/contacts/${kept.id}`);
 		const fresh = new Device(app, user.accessToken);
 		await fresh.pull();
 		await app.db.sql`update sync_rows set changed_at = now() - interval '91 days' where id = ${c.id}`;
+		await app.db.sql`update sync_rows set changed_at = now() - interval '89 days' where id = ${kept.id}`;
 		const cleanup = createMaintenanceActivities({
 			sql: app.db.sql,
 			config: app.services.config,
@@ -183,6 +186,8 @@ describe("stale, purged and unknown cookies; isolation", () => {
 		expect(await cleanup.listCleanupTasks()).toContain("sync-tombstones");
 		expect(await cleanup.runCleanupTask("sync-tombstones")).toBeGreaterThanOrEqual(1);
 		expect((await app.db.sql`select 1 from sync_rows where id = ${c.id}`).length).toBe(0);
+		// Within the retention (90 days by default) a tombstone stays.
+		expect((await app.db.sql`select 1 from sync_rows where id = ${kept.id} and deleted`).length).toBe(1);
 		// The device from before the purge would miss the del: it starts over.
 		const stale = await d.rawPull(old);
 		expect(stale.body.patch[0]).toEqual({ op: "clear" });

@@ -28,6 +28,8 @@ export interface ApiUnderTest {
 	readonly dataDir: string;
 	/** The database the api uses (benches that seed with SQL). */
 	readonly databaseUrl: string;
+	/** DATABASE_URL, UPSTASH_REDIS_REST_URL/TOKEN, … of the backing services (a bench may seed or measure them directly). */
+	readonly serviceEnv: Record<string, string | undefined>;
 	/** Backing services up, and api spawn to first healthy answer, in ms. */
 	readonly timings: { servicesMs: number; apiMs: number };
 	/** Stops the api process and the backing services (the data folder stays until `removeDataDir`). */
@@ -99,6 +101,7 @@ export async function startApiOnEmbedded(
 			api,
 			dataDir,
 			databaseUrl: infra.databaseUrl,
+			serviceEnv,
 			timings: { servicesMs, apiMs: performance.now() - t1 },
 			stop,
 			removeDataDir,

@@ -14,7 +14,7 @@ import { signingKey } from "../auth/signing-key.ts";
 import { createTokenIssuer } from "../auth/tokens.ts";
 import type { HeraldConfig } from "../config.ts";
 import { secret } from "../config-kit.ts";
-import type { ApiContext, Feature } from "../feature.ts";
+import { type ApiContext, type Feature, topicsOf } from "../feature.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import { createHeraldRuntime, type HeraldRuntime } from "../infra/effect-runtime.ts";
 import type { Logger } from "../infra/log.ts";
@@ -139,7 +139,8 @@ export function createApiContext(deps: {
 		refreshTokenTtlDays: a.refreshTokenTtlDays,
 		cache: sessionCache,
 	});
-	const realtime = createRealtimeHub({ sql, log, topics: deps.features.flatMap((f) => f.topics ?? []) });
+	const topics = deps.features.flatMap((f) => topicsOf(f, { config, redis: deps.redis }));
+	const realtime = createRealtimeHub({ sql, log, topics });
 	realtime.start();
 	return {
 		config,

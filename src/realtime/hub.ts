@@ -30,6 +30,8 @@ export const CloseCode = {
 	tryAgainLater: 1013,
 	tokenExpired: 4401,
 	accessRevoked: 4403,
+	/** Unsent bytes passed the socket's limit: the client reconnects (and gets a fresh snapshot). */
+	slowReader: 4429,
 } as const;
 
 /** Every message has a `type`; `ready` and `resync` are the hub's own. */

@@ -31,8 +31,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 const wsConnections = gauge("herald_ws_connections", "Open WebSocket subscriptions, by topic", ["topic"]);
 const wsBackpressureCloses = counter(
 	"herald_ws_backpressure_closes_total",
-	"WebSockets closed because the client read too slowly (messages were dropped), by topic",
-	["topic"],
+	"WebSockets closed because the client read too slowly, by topic and reason (dropped | slow_reader)",
+	["topic", "reason"],
 );
 
 interface Socket {
@@ -75,16 +75,36 @@ export function realtimeSockets(deps: { auth: AuthService; realtime: RealtimeHub
 
 	return {
 		plugin,
-		/** Subscribes the socket to `key` of `topic`; the hub sends `{ type: "ready" }` once it is live. */
-		open(ws: Socket, topic: string, key: string): void {
+		/**
+		 * Subscribes the socket to `key` of `topic`; the hub sends `{ type: "ready" }` once it is live.
+		 * `onReady` runs right after that message (a topic's snapshot goes there); a socket whose
+		 * unsent bytes pass `maxBufferedBytes` is closed with 4429 (a slow reader: it reconnects).
+		 */
+		open(
+			ws: Socket,
+			topic: string,
+			key: string,
+			options: { onReady?: (send: (message: object) => void) => void; maxBufferedBytes?: number } = {},
+		): void {
+			const raw = ws.raw as { getBufferedAmount?: () => number };
+			const sendRaw = (message: object) => {
+				// 0: Bun dropped the message (the client reads too slowly, its buffer is full). A socket
+				// that missed a message must not go on as if it had not: close it, the client resyncs.
+				if (ws.send(JSON.stringify(message)) === 0) {
+					wsBackpressureCloses.inc({ topic, reason: "dropped" });
+					ws.close(CloseCode.tryAgainLater, "too slow: messages were dropped, reconnect to resync");
+					return;
+				}
+				const limit = options.maxBufferedBytes;
+				if (limit !== undefined && (raw.getBufferedAmount?.() ?? 0) > limit) {
+					wsBackpressureCloses.inc({ topic, reason: "slow_reader" });
+					ws.close(CloseCode.slowReader, "slow reader: reconnect");
+				}
+			};
 			const subscriber: Subscriber = {
 				send: (message) => {
-					// 0: Bun dropped the message (the client reads too slowly, its buffer is full). A socket
-					// that missed a message must not go on as if it had not: close it, the client resyncs.
-					if (ws.send(JSON.stringify(message)) === 0) {
-						wsBackpressureCloses.inc({ topic });
-						ws.close(CloseCode.tryAgainLater, "too slow: messages were dropped, reconnect to resync");
-					}
+					sendRaw(message);
+					if (message.type === "ready") options.onReady?.(sendRaw);
 				},
 				close: (code, reason) => ws.close(code, reason),
 			};

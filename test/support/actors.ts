@@ -27,6 +27,8 @@ export interface ActorOptions {
 	delivery?: DeliveryDeps;
 	/** Join an existing task queue (e.g. to take over from a worker that died). */
 	taskQueue?: string;
+	/** Configuration variables for the worker's features (e.g. PAYOUT_PROVIDER_URL). */
+	env?: Record<string, string>;
 }
 
 export async function startActors(sql: Sql, name: string, options: ActorOptions = {}): Promise<Actors> {
@@ -42,8 +44,10 @@ export async function startActors(sql: Sql, name: string, options: ActorOptions 
 			temporal: temporal.client,
 			// The delivery settings (retry policies) of the kit that built the senders and guard.
 			config: options.delivery
-				? { ...loadConfig({ HERALD_ENV: "test" }), delivery: options.delivery.settings }
-				: undefined,
+				? { ...loadConfig({ HERALD_ENV: "test", ...options.env }), delivery: options.delivery.settings }
+				: options.env
+					? loadConfig({ HERALD_ENV: "test", ...options.env })
+					: undefined,
 			outbound: options.delivery && { senders: options.delivery.senders, guard: options.delivery.guard },
 		},
 		log: createLogger("warn"),

@@ -4,6 +4,7 @@
  * deduplicate; an actor's id comes from its definition (`defineActor`), the
  * task queue from configuration (TEMPORAL_TASK_QUEUE).
  */
+import { competitionActorDefinition, prizeDistributionWorkflowId } from "../competition.ts";
 import { deliveryWorkflowId } from "../delivery-plan.ts";
 import { eventActorDefinition } from "../event.ts";
 import { reminderActorDefinition } from "../reminder.ts";
@@ -15,6 +16,9 @@ export const workflowIds = {
 	delivery: deliveryWorkflowId,
 	event: eventActorDefinition.workflowId,
 	reminder: reminderActorDefinition.workflowId,
+	competition: competitionActorDefinition.workflowId,
+	/** One distribution per approved prize calculation; the competition actor starts it as a child. */
+	prizes: prizeDistributionWorkflowId,
 } as const;
 
 export const scheduleIds = {
