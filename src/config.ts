@@ -23,6 +23,14 @@ const CoreConfig = Config.all({
 	corsOrigins: list("CORS_ORIGINS", "*"),
 	bodyLimitBytes: int("BODY_LIMIT_BYTES", 1_048_576),
 	shutdownTimeoutMs: int("SHUTDOWN_TIMEOUT_MS", 15_000),
+	/** Every role serves `/metrics` (Prometheus) and `/health` here; 0 turns it off. */
+	metricsPort: int("METRICS_PORT", 9464),
+	metricsHost: str("METRICS_HOST", "0.0.0.0"),
+	/** Tracing: spans go over OTLP/HTTP to `<endpoint>/v1/traces` when set (Jaeger, any collector). */
+	otel: Config.all({
+		endpoint: optStr("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		serviceName: optStr("OTEL_SERVICE_NAME"),
+	}),
 	dataDir: str("HERALD_DATA_DIR", ".herald"),
 	database: Config.all({
 		url: optSecret("DATABASE_URL"),
@@ -55,6 +63,13 @@ const CoreConfig = Config.all({
 	/** Bridge batches in flight at once (over disjoint entities) and signals in flight over all of them. */
 	bridgeConcurrency: int("BRIDGE_CONCURRENCY", 8),
 	bridgeMaxSignals: int("BRIDGE_MAX_SIGNALS", 64),
+	/** The event bus: with NATS_URL the bridge also publishes every change to JetStream. */
+	nats: Config.all({
+		url: optSecret("NATS_URL"),
+		stream: str("NATS_STREAM", "HERALD"),
+		subjectPrefix: str("NATS_SUBJECT_PREFIX", "herald"),
+		duplicateWindowSeconds: int("NATS_DUPLICATE_WINDOW_SECONDS", 600),
+	}),
 	delivery: Config.all({
 		smtpHost: str("SMTP_HOST", "127.0.0.1"),
 		smtpPort: Config.Port("SMTP_PORT").pipe(Config.withDefault(1025)),

@@ -8,6 +8,7 @@ import { ApplicationFailure, Context } from "@temporalio/activity";
 import { Option } from "effect";
 import type { HeraldConfig } from "../../src/config.ts";
 import { secret } from "../../src/config-kit.ts";
+import { deliveryAttemptSeconds, deliveryAttempts } from "../../src/deliveries/metrics.ts";
 import { deliveryPolicies } from "../../src/deliveries/policy.ts";
 import {
 	type AttemptOutcome,
@@ -19,6 +20,7 @@ import {
 } from "../../src/deliveries/repository.ts";
 import { deliveryRequest, describeDestination, redactError } from "../../src/deliveries/request.ts";
 import type { Sql } from "../../src/infra/db/sql.ts";
+import { inSpan, SpanKind } from "../../src/infra/tracing.ts";
 import type { DestinationGuard } from "../../src/outbound/guard.ts";
 import {
 	type ChannelKind,
@@ -90,7 +92,18 @@ export function createDeliveryActivities(deps: {
 			const started = performance.now();
 			let sent: SendOutcome;
 			try {
-				sent = await guard.run(destinationKey(target, settings()), () => senders[target.kind](request), {
+				// The outbound call is a client span (the webhook's `traceparent` names it): kind and
+				// attempt only, never the destination's URL, address or token.
+				const send = () =>
+					inSpan(
+						`send ${target.kind}`,
+						{
+							kind: SpanKind.CLIENT,
+							attributes: { "herald.channel_kind": target.kind, "herald.attempt": request.attempt },
+						},
+						() => senders[target.kind](request),
+					);
+				sent = await guard.run(destinationKey(target, settings()), send, {
 					rateLimits: guard.limitsFor(target),
 				});
 			} catch (error) {
@@ -100,8 +113,11 @@ export function createDeliveryActivities(deps: {
 					target,
 					secrets(),
 				);
+				const outcome = outcomeOf(failed);
+				deliveryAttempts.inc({ kind: target.kind, outcome });
+				deliveryAttemptSeconds.observe({ kind: target.kind }, (performance.now() - started) / 1000);
 				await finishAttempt(sql, deliveryId, attemptId, {
-					outcome: outcomeOf(failed),
+					outcome,
 					statusCode: failed?.options.statusCode,
 					latencyMs: performance.now() - started,
 					error: message,
@@ -113,6 +129,8 @@ export function createDeliveryActivities(deps: {
 					nextRetryDelay: failed?.options.retryAfterMs,
 				});
 			}
+			deliveryAttempts.inc({ kind: target.kind, outcome: "ok" });
+			deliveryAttemptSeconds.observe({ kind: target.kind }, (performance.now() - started) / 1000);
 			// Sent. Should this write fail, the retry sends again with the same idempotency key.
 			await finishAttempt(sql, deliveryId, attemptId, {
 				outcome: "ok",

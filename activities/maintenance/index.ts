@@ -7,6 +7,7 @@
 import { ApplicationFailure, Context } from "@temporalio/activity";
 import { WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import type { ActorBinding, CleanupTask, WorkerContext } from "../../src/feature.ts";
+import { counter } from "../../src/infra/metrics.ts";
 import { maintenanceSettings } from "../../src/maintenance/settings.ts";
 import { deliverNotification } from "../../workflows/delivery.ts";
 import { deliveryWorkflowId } from "../../workflows/delivery-plan.ts";
@@ -18,6 +19,12 @@ const PAGE = 1000;
 const recheck = (entityKey: string): Change[] => [
 	{ outboxId: 0, table: "reconcile", operation: "UPDATE", rowId: entityKey },
 ];
+
+const reconcilerRepairs = counter(
+	"herald_reconciler_repairs_total",
+	"What the reconciler repaired: actor_started | actor_ended | delivery_started",
+	["kind"],
+);
 
 export interface ActorRepair {
 	/** Live entities that had no running actor: started. */
@@ -91,6 +98,8 @@ export function createMaintenanceActivities(ctx: WorkerContext) {
 			}
 			if (repair.started + repair.ended > 0)
 				log.warn("reconciler repaired actors", { workflowType, ...repair });
+			reconcilerRepairs.inc({ kind: "actor_started" }, repair.started);
+			reconcilerRepairs.inc({ kind: "actor_ended" }, repair.ended);
 			return repair;
 		},
 
@@ -116,6 +125,7 @@ export function createMaintenanceActivities(ctx: WorkerContext) {
 				}
 			}
 			if (started > 0) log.warn("reconciler started missing deliveries", { started });
+			reconcilerRepairs.inc({ kind: "delivery_started" }, started);
 			return started;
 		},
 

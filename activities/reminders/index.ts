@@ -11,6 +11,7 @@
  */
 import { type Client, WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import type { Queryable, Sql } from "../../src/infra/db/sql.ts";
+import { counter, histogram } from "../../src/infra/metrics.ts";
 import { createNotification } from "../../src/notifications/repository.ts";
 import { type DueFiring, planReminder } from "../../src/reminders/plan.ts";
 import { localTime } from "../../src/reminders/recurrence.ts";
@@ -62,8 +63,9 @@ export function createReminderActivities(deps: {
 		},
 	};
 
-	function plan(reminderId: string, nowMs: number): Promise<SyncResult> {
-		return sql.begin(async (tx) => {
+	async function plan(reminderId: string, nowMs: number): Promise<SyncResult> {
+		const fired: { outcome: "sent" | "missed"; lateMs: number }[] = [];
+		const result = await sql.begin(async (tx): Promise<SyncResult> => {
 			const row = await loadReminderState(tx, reminderId, { lock: true, nowMs });
 			if (!row || row.deleted_at) {
 				const ids = row ? await undelivered(tx, row.owner_id, reminderId) : [];
@@ -74,6 +76,8 @@ export function createReminderActivities(deps: {
 			await tx`select set_config('herald.reminder_actor', 'on', true)`;
 			for (const f of plan.send) await sendFiring(tx, row, f, nowMs);
 			if (plan.missed.length > 0) await sendMissed(tx, row, plan.missed, nowMs);
+			for (const f of plan.send) fired.push({ outcome: "sent", lateMs: nowMs - f.dueMs });
+			for (const f of plan.missed) fired.push({ outcome: "missed", lateMs: nowMs - f.dueMs });
 			const status = plan.exhausted ? "completed" : row.state.status;
 			const nextFireAt = plan.next ? new Date(plan.next.dueMs) : null;
 			const sent = plan.send.length + plan.missed.length > 0;
@@ -95,6 +99,26 @@ export function createReminderActivities(deps: {
 				notificationIds: await undelivered(tx, row.owner_id, reminderId),
 			};
 		});
+		recordFirings(fired); // committed
+		return result;
+	}
+}
+
+const remindersFired = counter(
+	"herald_reminders_fired_total",
+	"Reminder firings, by outcome (sent | missed)",
+	["outcome"],
+);
+const reminderLateness = histogram(
+	"herald_reminder_lateness_seconds",
+	"How late a reminder fired after it was due",
+	[],
+	[0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600, 86400],
+);
+function recordFirings(fired: { outcome: "sent" | "missed"; lateMs: number }[]): void {
+	for (const f of fired) {
+		remindersFired.inc({ outcome: f.outcome });
+		reminderLateness.observe(Math.max(0, f.lateMs) / 1000);
 	}
 }
 

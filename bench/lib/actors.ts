@@ -55,6 +55,7 @@ export async function spawnWorker(infra: Infra, taskQueue: string): Promise<Chil
 		UPSTASH_REDIS_REST_URL: infra.redisRestUrl,
 		UPSTASH_REDIS_REST_TOKEN: infra.redisRestToken,
 		LOG_LEVEL: "info",
+		METRICS_PORT: "0", // benches run several roles on one machine
 	});
 	await child.waitForLine(/"msg":"ready"/, 60_000);
 	return child;

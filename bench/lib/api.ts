@@ -74,6 +74,7 @@ export async function startApiOnEmbedded(
 			TEMPORAL_ADDRESS: infra.temporalAddress,
 			UPSTASH_REDIS_REST_URL: infra.redisRestUrl,
 			UPSTASH_REDIS_REST_TOKEN: infra.redisRestToken,
+			METRICS_PORT: "0", // several roles on one machine
 			// Production mode (like a deployed api) wants a signing key; a throwaway one will do.
 			AUTH_JWT_SECRET:
 				env.AUTH_JWT_SECRET ?? Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url"),

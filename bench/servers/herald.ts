@@ -31,6 +31,7 @@ const deps = {
 
 function build(): AnyElysia {
 	if (variant === "full") return createApp(deps) as unknown as AnyElysia;
+	if (variant === "no-metrics") return createApp({ ...deps, httpMetrics: false }) as unknown as AnyElysia;
 	if (variant === "elysia-min") return new Elysia().get("/health", () => "OK") as unknown as AnyElysia;
 	// Same order as createApp (request-context carries request id, CORS and the body limit); "no-x" leaves x out.
 	const parts: Array<[string, unknown]> = [
@@ -38,7 +39,7 @@ function build(): AnyElysia {
 			"no-request-context",
 			requestContext({ log, bodyLimitBytes: deps.bodyLimitBytes, corsOrigins: deps.corsOrigins }),
 		],
-		["no-compression", compression],
+		["no-compression", compression()],
 		["no-swagger", docs({ version: VERSION })],
 	];
 	// native-health: the full app, but GET /health answered by Bun's router from a static Response

@@ -11,5 +11,6 @@ export const VARIANTS = [
 	"routes-only",
 	"elysia-min",
 	"native-health",
+	"no-metrics",
 ] as const;
 export type Variant = (typeof VARIANTS)[number];

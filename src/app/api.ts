@@ -20,6 +20,8 @@ export interface AppDeps {
 	bodyLimitBytes: number;
 	probes: HealthProbes;
 	startedAt?: number;
+	/** HTTP RED metrics (default on; bench/metrics.ts measures the app without them). */
+	httpMetrics?: boolean;
 	/** The features' routes and what they receive; without them only the edge, docs and health are mounted. */
 	features?: { context: ApiContext; list: readonly Feature[] };
 }
@@ -49,9 +51,10 @@ export function createApp(deps: AppDeps) {
 				bodyLimitBytes: deps.bodyLimitBytes,
 				corsOrigins: deps.corsOrigins,
 				routes,
+				metrics: deps.httpMetrics !== false,
 			}),
 		)
-		.use(compression)
+		.use(compression({ metrics: deps.httpMetrics !== false }))
 		.use(docs({ version: deps.version }))
 		.use(
 			healthRoutes({ probes: deps.probes, version: deps.version, startedAt: deps.startedAt ?? Date.now() }),

@@ -4,14 +4,21 @@
  * pools close, then the child servers this process started.
  */
 
+import { Option } from "effect";
 import { startBridge } from "../bridge/bridge.ts";
+import { createBus } from "../bridge/bus.ts";
 import { outboxStats } from "../bridge/outbox.ts";
-import type { HeraldConfig } from "../config.ts";
+import { type HeraldConfig, secret } from "../config.ts";
+import { sampleCircuits } from "../deliveries/metrics.ts";
 import { features } from "../features.ts";
 import { createSql, pingDatabase } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
+import { enableProcessMetrics } from "../infra/metrics.ts";
+import { type MetricsServer, startMetricsServer } from "../infra/metrics-server.ts";
+import { freePort } from "../infra/process.ts";
 import { createRedis, pingRedis } from "../infra/redis/client.ts";
 import { connectTemporalClient, pingTemporal } from "../infra/temporal/client.ts";
+import { setupTracing } from "../infra/tracing.ts";
 import { lastReconcile } from "../maintenance/repository.ts";
 import { maintenanceSettings } from "../maintenance/settings.ts";
 import { startProcessor } from "../triggers/processor.ts";
@@ -57,6 +64,15 @@ export async function runRoles(
 		stops.length = 0;
 	};
 	try {
+		// First: the pools and clients made below trace only if tracing is on when they are made.
+		const tracing = setupTracing({
+			endpoint: Option.getOrUndefined(config.otel.endpoint),
+			serviceName: Option.getOrElse(config.otel.serviceName, () => `herald-${role}`),
+		});
+		if (tracing) {
+			stops.unshift(["tracing", () => tracing.shutdown()]); // runs last: flushes every part's spans
+			log.info("tracing on", { endpoint: Option.getOrUndefined(config.otel.endpoint) });
+		}
 		const sql = createSql(infra.databaseUrl, {
 			max: config.database.poolMax,
 			applicationName: `herald-${role}`,
@@ -72,6 +88,14 @@ export async function runRoles(
 		}
 		if (role === "processor") return { apiUrl: undefined, stop };
 
+		let metrics: MetricsServer | undefined;
+		if (config.metricsPort > 0) {
+			enableProcessMetrics();
+			metrics = startMetricsServer({ host: config.metricsHost, port: config.metricsPort });
+			stops.push(["metrics", () => metrics!.stop()]);
+			log.info("metrics listening", { url: `${metrics.url}/metrics` });
+		}
+
 		const redis = createRedis({ url: infra.redisRestUrl, token: infra.redisRestToken });
 		const temporal = await connectTemporalClient({
 			address: infra.temporalAddress,
@@ -83,6 +107,9 @@ export async function runRoles(
 		stops.push(["platform", platform.dispose]);
 
 		if (role === "worker" || all) {
+			// The SDK core serves its own metrics on loopback; /metrics appends them.
+			const temporalMetrics = metrics ? `127.0.0.1:${freePort()}` : undefined;
+			if (temporalMetrics) metrics!.addUpstream(`http://${temporalMetrics}/metrics`);
 			const maintenance = maintenanceSettings(config);
 			await ensureSchedules(
 				temporal.client,
@@ -105,12 +132,34 @@ export async function runRoles(
 				},
 				log,
 				shutdownGraceMs: Math.max(1000, config.shutdownTimeoutMs - 5000),
+				temporalMetricsAddress: temporalMetrics,
 			});
 			stops.push(["worker", worker.shutdown]);
+			if (metrics) {
+				const unsample = sampleCircuits(platform.guard);
+				stops.push(["circuit metrics", async () => unsample()]);
+			}
 			log.info("worker running", { taskQueue: config.temporal.taskQueue });
 		}
 		if (role === "bridge" || all) {
+			const bus = Option.isSome(config.nats.url)
+				? createBus({
+						url: secret(config.nats.url.value),
+						stream: config.nats.stream,
+						subjectPrefix: config.nats.subjectPrefix,
+						duplicateWindowSeconds: config.nats.duplicateWindowSeconds,
+						log,
+					})
+				: undefined;
+			if (bus) {
+				stops.push(["event bus", bus.close]); // after the bridge (stops run in reverse)
+				metrics?.addCheck("eventBus", () => ({
+					ok: bus.connected,
+					detail: bus.connected ? "connected" : "down",
+				}));
+			}
 			const bridge = await startBridge({
+				bus,
 				sql,
 				log,
 				temporal: temporal.client,

@@ -13,17 +13,33 @@ import { features as allFeatures } from "../features.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { connectTemporalClient } from "../infra/temporal/client.ts";
+import { tracingInterceptors } from "./worker-tracing.ts";
 
 export const WORKFLOWS_PATH = resolve(import.meta.dir, "../../workflows/index.ts");
 
 let runtimeInstalled = false;
 
-/** Routes the SDK's own logs into Herald's JSON logger, once per process. */
-function installRuntime(log: Logger): void {
+/**
+ * Routes the SDK's own logs into Herald's JSON logger and, given an address,
+ * serves the SDK core's own metrics (`temporal_*`, Prometheus text) there;
+ * once per process: the first call decides.
+ */
+function installRuntime(log: Logger, metricsAddress?: string): void {
 	if (runtimeInstalled) return;
 	runtimeInstalled = true;
 	const sdk = log.child({ component: "temporal-sdk" });
 	Runtime.install({
+		...(metricsAddress && {
+			telemetryOptions: {
+				metrics: {
+					prometheus: {
+						bindAddress: metricsAddress,
+						useSecondsForDurations: true,
+						countersTotalSuffix: true,
+					},
+				},
+			},
+		}),
 		logger: {
 			log: (level, message, meta) =>
 				sdk[level === "ERROR" ? "error" : level === "WARN" ? "warn" : "debug"](message, meta),
@@ -84,8 +100,10 @@ export async function startWorker(options: {
 	features?: readonly Feature[];
 	/** Sticky-cache size (default WORKER_MAX_CACHED_WORKFLOWS of the configuration, 2000). */
 	maxCachedWorkflows?: number;
+	/** `host:port` for the SDK runtime's Prometheus exporter (only if this is the process's first worker). */
+	temporalMetricsAddress?: string;
 }): Promise<WorkerHandle> {
-	installRuntime(options.log);
+	installRuntime(options.log, options.temporalMetricsAddress);
 	const ownClient = options.deps.temporal
 		? undefined
 		: await connectTemporalClient({ address: options.address, namespace: options.namespace });
@@ -108,6 +126,7 @@ export async function startWorker(options: {
 		maxCachedWorkflows:
 			options.maxCachedWorkflows ?? (options.deps.config ?? loadConfig({})).temporal.workerMaxCachedWorkflows,
 		bundlerOptions: { ignoreModules: [] },
+		...tracingInterceptors(),
 	});
 	const done = worker
 		.run()

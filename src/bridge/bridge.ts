@@ -17,6 +17,7 @@
  * `pg_advisory_unlock_all`); batches still in flight then finish unlocked:
  * another bridge may send the same changes again, which actors skip.
  */
+import { type Link, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Client } from "@temporalio/client";
 import * as workflows from "../../workflows/index.ts";
 import type { ActorDefinition } from "../../workflows/kit/actor.ts";
@@ -25,6 +26,15 @@ import { features } from "../features.ts";
 import { createSessionConnection, type Queryable, type Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { outageLog } from "../infra/outage.ts";
+import { contextOf, inSpan, SpanKind, trace } from "../infra/tracing.ts";
+import type { EventBus } from "./bus.ts";
+import {
+	bridgeBatchFailures,
+	bridgeDelivered,
+	bridgeSignalSeconds,
+	bridgeSignals,
+	sampleOutbox,
+} from "./metrics.ts";
 import {
 	claimEntities,
 	invalidRoutes,
@@ -61,6 +71,11 @@ export interface BridgeOptions {
 	 * what was delivered, releases its locks and retries later (default 5000).
 	 */
 	batchTimeoutMs?: number;
+	/**
+	 * The event bus (NATS_URL): each entity's changes are also published there, in order, and
+	 * marked delivered only once both Temporal and JetStream acknowledged them.
+	 */
+	bus?: EventBus;
 	/** Called after each successful signal (benchmarks measure commit-to-signal latency with it). */
 	onDelivered?: (row: OutboxRow) => void;
 }
@@ -135,27 +150,49 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	const deliver = async (route: Route, changes: OutboxRow[], deadline: number) => {
 		const first = changes[0]!;
 		await signals.acquire();
-		// The deadline stops the client's own retries of an unavailable Temporal.
-		await options.temporal
-			.withDeadline(deadline, () =>
-				options.temporal.workflow.signalWithStart(route.workflowType, {
-					workflowId: `${route.workflowIdPrefix}${first.entity_key}`,
-					taskQueue: options.taskQueue,
-					args: [{ entityKey: first.entity_key }],
-					signal: route.signalName,
-					signalArgs: [
-						changes.map(
-							(c): Change => ({
-								outboxId: Number(c.id),
-								table: c.table_name,
-								operation: c.operation,
-								rowId: c.row_id,
-							}),
-						),
-					],
-				}),
-			)
-			.finally(signals.release);
+		const started = performance.now();
+		// With tracing on: one span per signal, child of the first change's request and linked to
+		// every change it carries; the Temporal client interceptor hands it on to the actor.
+		await inSpan(
+			`bridge signal ${route.workflowType}`,
+			{
+				kind: SpanKind.PRODUCER,
+				parent: contextOf(changes.find((c) => c.traceparent)?.traceparent) ?? ROOT_CONTEXT,
+				links: linksOf(changes),
+				attributes: { "herald.workflow_type": route.workflowType, "herald.changes": changes.length },
+			},
+			() =>
+				options.temporal
+					.withDeadline(deadline, () =>
+						options.temporal.workflow.signalWithStart(route.workflowType, {
+							workflowId: `${route.workflowIdPrefix}${first.entity_key}`,
+							taskQueue: options.taskQueue,
+							args: [{ entityKey: first.entity_key }],
+							signal: route.signalName,
+							signalArgs: [
+								changes.map(
+									(c): Change => ({
+										outboxId: Number(c.id),
+										table: c.table_name,
+										operation: c.operation,
+										rowId: c.row_id,
+									}),
+								),
+							],
+						}),
+					)
+					.then(
+						() => bridgeSignals.inc({ outcome: "ok" }),
+						(error: unknown) => {
+							bridgeSignals.inc({ outcome: "error" });
+							throw error;
+						},
+					)
+					.finally(() => {
+						bridgeSignalSeconds.observe((performance.now() - started) / 1000);
+						signals.release();
+					}),
+		);
 	};
 
 	/**
@@ -239,11 +276,12 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 						backoff.set(entity, { until: Date.now() + pollIntervalMs, delayMs: pollIntervalMs });
 						return;
 					}
-					// Each actor that hears the entity gets its changes in one signal, in order; the
-					// entity's changes count as delivered only when every actor got them.
-					const results = await Promise.allSettled(
-						groups.map(({ route, changes: mine }) => deliver(route, mine, deadline)),
-					);
+					// Each actor that hears the entity gets its changes in one signal, in order, and the bus
+					// (if any) gets every change of the entity; they count as delivered only when all did.
+					const results = await Promise.allSettled([
+						...groups.map(({ route, changes: mine }) => deliver(route, mine, deadline)),
+						...(options.bus ? [options.bus.publish(changes)] : []),
+					]);
 					const failed = results.find((r) => r.status === "rejected");
 					if (failed) {
 						failures.push(failed.reason); // stays pending; actors deduplicate the resend
@@ -261,6 +299,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			// One connection, in order: the marks commit before the entities are released.
 			await bounded(Promise.all([markDelivered(conn, done), releaseEntities(conn, keys)]));
 			delivered += done.length;
+			bridgeDelivered.inc(done.length);
 			return { n: done.length, failure: failures[0] };
 		} catch (error) {
 			// What this batch holds (or a claim that failed part-way took) is unknown now: release
@@ -305,6 +344,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			.catch((error: unknown) => {
 				// Temporal or Postgres unreachable: the batch's entities were released (or went with its session).
 				reportClaim(-1);
+				bridgeBatchFailures.inc();
 				outage.failed(error);
 				if (!stopped) retryLater();
 				return 0;
@@ -384,6 +424,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		wake(); // on start and after every reconnect
 	});
 	const timer = setInterval(wake, pollIntervalMs);
+	const stopSampling = sampleOutbox(sql);
 
 	return {
 		drain,
@@ -392,6 +433,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		},
 		async stop() {
 			stopped = true;
+			stopSampling();
 			clearInterval(timer);
 			clearTimeout(retryTimer);
 			await dispatching;
@@ -447,4 +489,15 @@ function byActor(changes: OutboxRow[], routes: Routes): { route: Route; changes:
 			groups.set(id, group);
 		}
 	return [...groups.values()];
+}
+
+/** A link to each change's request span (the changes one signal coalesced). */
+function linksOf(changes: readonly OutboxRow[]): Link[] {
+	const links: Link[] = [];
+	for (const c of changes) {
+		const ctx = contextOf(c.traceparent);
+		const sc = ctx && trace.getSpanContext(ctx);
+		if (sc) links.push({ context: sc, attributes: { "herald.outbox_id": Number(c.id) } });
+	}
+	return links;
 }

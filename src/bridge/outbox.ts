@@ -8,6 +8,8 @@ export interface OutboxRow {
 	entity_key: string;
 	row_id: string;
 	created_at: Date;
+	/** W3C traceparent of the request that made the change (tracing on), else null. */
+	traceparent: string | null;
 }
 
 export interface Route {
@@ -98,7 +100,7 @@ export async function pendingChanges(
 	limit: number,
 ): Promise<OutboxRow[]> {
 	return conn<OutboxRow[]>`
-		select id, table_name, operation, entity_key, row_id, created_at from outbox
+		select id, table_name, operation, entity_key, row_id, created_at, traceparent from outbox
 		where delivered_at is null and entity_key = any(${entityKeys}) order by id limit ${limit}`;
 }
 

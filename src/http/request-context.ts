@@ -26,6 +26,7 @@ import {
 	UnsupportedMediaType,
 	ValidationFailed,
 } from "./errors.ts";
+import { answeredEarly, answeredWithError, requestStarted } from "./metrics.ts";
 import { type RouteTable, validationIssues } from "./validation.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -40,7 +41,10 @@ export function requestContext(options: {
 	corsOrigins: string[];
 	/** Filled once every route is mounted: tells a wrong method (405) from an unknown path (404). */
 	routes?: RouteTable;
+	/** HTTP RED metrics and request spans (http/metrics.ts) start here (default on). */
+	metrics?: boolean;
 }) {
+	const metrics = options.metrics !== false;
 	const { log, bodyLimitBytes } = options;
 	const accessLog = log.enabled("debug");
 	const cors = corsPolicy(options.corsOrigins);
@@ -48,11 +52,12 @@ export function requestContext(options: {
 	const plugin = new Elysia({ name: "herald/request-context" })
 		.decorate("log", log)
 		.onRequest(({ request, set }) => {
+			if (metrics) requestStarted(request);
 			const incoming = request.headers.get("x-request-id");
 			set.headers["x-request-id"] = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 			if (accessLog) startedAt.set(request, performance.now());
 			const preflight = applyCors(cors, request, set.headers as Record<string, string>);
-			if (preflight) return preflight;
+			if (preflight) return answeredEarly(request, preflight);
 			if (request.url.length > MAX_URL_BYTES)
 				throw new HttpError(414, "uri_too_long", `the URL exceeds ${MAX_URL_BYTES} bytes`);
 			if (headerBytes(request.headers) > MAX_HEADER_BYTES)
@@ -93,79 +98,84 @@ export function requestContext(options: {
 				if (path !== undefined) throw new ValidationFailed(on, [{ path: path || "/", message: NUL_MESSAGE }]);
 			}
 		})
-		.onError({ as: "global" }, ({ code, error, set, request }) => {
-			const requestId = (set.headers["x-request-id"] as string | undefined) ?? crypto.randomUUID();
-			set.headers["x-request-id"] = requestId;
-			// Errors thrown by a parse hook arrive wrapped in Elysia's ParseError.
-			const cause = code === "PARSE" ? (error as { cause?: unknown }).cause : undefined;
-			if (cause instanceof HttpError) error = cause;
-			if (error instanceof DomainError) {
-				const { status, headers } = httpStatusOf(error);
-				set.status = status;
-				if (headers) Object.assign(set.headers, headers);
-				return errorBody(error.code, error.message, requestId, error.details);
-			}
-			if (error instanceof HttpError) {
-				set.status = error.status;
-				if (error.headers) Object.assign(set.headers, error.headers);
-				return errorBody(error.code, error.message, requestId, error.details);
-			}
-			if (error instanceof ValidationError || code === "VALIDATION") {
-				const v = error as ValidationError;
-				if (v.type === "response") {
-					// The server broke its own contract: a bug to log, never the client's fault.
-					log.error("response does not match its schema", {
-						requestId,
-						method: request.method,
-						path: new URL(request.url).pathname,
-						issues: validationIssues(v),
-					});
-					set.status = 500;
-					return errorBody("internal", "internal server error", requestId);
+		// The metrics hear every error's final status from here (see http/metrics.ts).
+		.onError({ as: "global" }, (ctx) => {
+			const body = (({ code, error, set, request }: typeof ctx) => {
+				const requestId = (set.headers["x-request-id"] as string | undefined) ?? crypto.randomUUID();
+				set.headers["x-request-id"] = requestId;
+				// Errors thrown by a parse hook arrive wrapped in Elysia's ParseError.
+				const cause = code === "PARSE" ? (error as { cause?: unknown }).cause : undefined;
+				if (cause instanceof HttpError) error = cause;
+				if (error instanceof DomainError) {
+					const { status, headers } = httpStatusOf(error);
+					set.status = status;
+					if (headers) Object.assign(set.headers, headers);
+					return errorBody(error.code, error.message, requestId, error.details);
 				}
-				set.status = 422;
-				// A query or path value that failed its type's decoding ("property") names no field: find it.
-				const field = v.type === "property" ? locate(request.url, v.value) : undefined;
-				const on = field?.on ?? v.type;
-				const issues = validationIssues(v).map((i) => (field ? { ...i, path: `/${field.name}` } : i));
-				return errorBody("validation_failed", `invalid ${on}`, requestId, { on, issues });
-			}
-			switch (code) {
-				case "PARSE":
-					set.status = 400;
-					return errorBody("malformed_body", "request body could not be parsed", requestId);
-				case "NOT_FOUND": {
-					const allowed = options.routes?.methodsFor(new URL(request.url).pathname);
-					if (allowed?.length) {
-						set.status = 405;
-						set.headers.allow = allowed.join(", ");
-						return errorBody("method_not_allowed", `${request.method} is not allowed here`, requestId, {
-							allow: allowed,
+				if (error instanceof HttpError) {
+					set.status = error.status;
+					if (error.headers) Object.assign(set.headers, error.headers);
+					return errorBody(error.code, error.message, requestId, error.details);
+				}
+				if (error instanceof ValidationError || code === "VALIDATION") {
+					const v = error as ValidationError;
+					if (v.type === "response") {
+						// The server broke its own contract: a bug to log, never the client's fault.
+						log.error("response does not match its schema", {
+							requestId,
+							method: request.method,
+							path: new URL(request.url).pathname,
+							issues: validationIssues(v),
 						});
+						set.status = 500;
+						return errorBody("internal", "internal server error", requestId);
 					}
-					set.status = 404;
-					return errorBody("route_not_found", "no such route", requestId);
+					set.status = 422;
+					// A query or path value that failed its type's decoding ("property") names no field: find it.
+					const field = v.type === "property" ? locate(request.url, v.value) : undefined;
+					const on = field?.on ?? v.type;
+					const issues = validationIssues(v).map((i) => (field ? { ...i, path: `/${field.name}` } : i));
+					return errorBody("validation_failed", `invalid ${on}`, requestId, { on, issues });
 				}
-				case "INVALID_COOKIE_SIGNATURE":
-					set.status = 400;
-					return errorBody("invalid_cookie", "invalid cookie signature", requestId);
-				default: {
-					const status = (error as { status?: unknown }).status;
-					if (typeof status === "number" && status >= 400 && status < 500) {
-						// A framework error with a client status; its message may hold internals: not echoed.
-						set.status = status;
-						return errorBody("bad_request", "bad request", requestId);
+				switch (code) {
+					case "PARSE":
+						set.status = 400;
+						return errorBody("malformed_body", "request body could not be parsed", requestId);
+					case "NOT_FOUND": {
+						const allowed = options.routes?.methodsFor(new URL(request.url).pathname);
+						if (allowed?.length) {
+							set.status = 405;
+							set.headers.allow = allowed.join(", ");
+							return errorBody("method_not_allowed", `${request.method} is not allowed here`, requestId, {
+								allow: allowed,
+							});
+						}
+						set.status = 404;
+						return errorBody("route_not_found", "no such route", requestId);
 					}
-					log.error("unhandled error", {
-						requestId,
-						method: request.method,
-						path: new URL(request.url).pathname,
-						error,
-					});
-					set.status = 500;
-					return errorBody("internal", "internal server error", requestId);
+					case "INVALID_COOKIE_SIGNATURE":
+						set.status = 400;
+						return errorBody("invalid_cookie", "invalid cookie signature", requestId);
+					default: {
+						const status = (error as { status?: unknown }).status;
+						if (typeof status === "number" && status >= 400 && status < 500) {
+							// A framework error with a client status; its message may hold internals: not echoed.
+							set.status = status;
+							return errorBody("bad_request", "bad request", requestId);
+						}
+						log.error("unhandled error", {
+							requestId,
+							method: request.method,
+							path: new URL(request.url).pathname,
+							error,
+						});
+						set.status = 500;
+						return errorBody("internal", "internal server error", requestId);
+					}
 				}
-			}
+			})(ctx);
+			answeredWithError(ctx.request, (ctx as { route?: string }).route, Number(ctx.set.status ?? 500));
+			return body;
 		});
 	// Only with the access log on: any afterResponse hook costs a setImmediate per request.
 	if (accessLog)

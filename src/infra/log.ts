@@ -1,4 +1,9 @@
-/** JSON lines on stdout; every line carries the request id when there is one. */
+/**
+ * JSON lines on stdout; every line carries the request id when there is one,
+ * and `trace_id` / `span_id` when it is written inside a span.
+ */
+import { traceFields } from "./tracing.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 
@@ -20,7 +25,10 @@ export function createLogger(
 	const emit = (lvl: Exclude<LogLevel, "silent">, msg: string, fields?: Record<string, unknown>) => {
 		if (order[lvl] < threshold) return;
 		write(
-			JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }, errorReplacer),
+			JSON.stringify(
+				{ time: new Date().toISOString(), level: lvl, msg, ...base, ...traceFields(), ...fields },
+				errorReplacer,
+			),
 		);
 	};
 	return {

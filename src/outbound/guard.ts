@@ -12,6 +12,7 @@
 import { Cause, Duration, Effect, Exit, Option } from "effect";
 import { CircuitBreaker, RateLimiter } from "effect/persistence";
 import type { HeraldConfig } from "../config.ts";
+import { circuitRejections } from "../deliveries/metrics.ts";
 import { createHeraldRuntime, type HeraldRuntime } from "../infra/effect-runtime.ts";
 import type { Logger } from "../infra/log.ts";
 import type { UpstashRedis } from "../infra/redis/client.ts";
@@ -148,7 +149,9 @@ export function createDestinationGuard(
 				});
 				return fn();
 			}
-			throw rejection(destination, reason, runtime.breakerOpenMs);
+			const refused = rejection(destination, reason, runtime.breakerOpenMs);
+			circuitRejections.inc({ reason: refused.options.reason ?? "circuit_open" });
+			throw refused;
 		},
 
 		limitsFor(target) {

@@ -27,6 +27,7 @@ const SYNC_CHANNEL = "herald_realtime_sync";
 export const CloseCode = {
 	normal: 1000,
 	goingAway: 1001,
+	tryAgainLater: 1013,
 	tokenExpired: 4401,
 	accessRevoked: 4403,
 	/** Unsent bytes passed the socket's limit: the client reconnects (and gets a fresh snapshot). */

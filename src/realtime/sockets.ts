@@ -17,6 +17,7 @@
 import { Elysia, t } from "elysia";
 import { decodeJwt } from "jose";
 import type { AuthService, Principal } from "../auth/service.ts";
+import { counter, gauge } from "../infra/metrics.ts";
 import { CloseCode, type RealtimeHub, type Subscriber } from "./hub.ts";
 
 export const TokenQuery = t.Object({
@@ -27,9 +28,16 @@ export const TokenQuery = t.Object({
 
 const MAX_TIMER_MS = 2_147_483_647;
 
+const wsConnections = gauge("herald_ws_connections", "Open WebSocket subscriptions, by topic", ["topic"]);
+const wsBackpressureCloses = counter(
+	"herald_ws_backpressure_closes_total",
+	"WebSockets closed because the client read too slowly, by topic and reason (dropped | slow_reader)",
+	["topic", "reason"],
+);
+
 interface Socket {
 	raw: object;
-	send(data: string): unknown;
+	send(data: string): number;
 	close(code?: number, reason?: string): void;
 	/** What the `socket` macro resolved (Elysia does not carry a function-valued macro's types). */
 	data: object;
@@ -80,10 +88,18 @@ export function realtimeSockets(deps: { auth: AuthService; realtime: RealtimeHub
 		): void {
 			const raw = ws.raw as { getBufferedAmount?: () => number };
 			const sendRaw = (message: object) => {
-				ws.send(JSON.stringify(message));
+				// 0: Bun dropped the message (the client reads too slowly, its buffer is full). A socket
+				// that missed a message must not go on as if it had not: close it, the client resyncs.
+				if (ws.send(JSON.stringify(message)) === 0) {
+					wsBackpressureCloses.inc({ topic, reason: "dropped" });
+					ws.close(CloseCode.tryAgainLater, "too slow: messages were dropped, reconnect to resync");
+					return;
+				}
 				const limit = options.maxBufferedBytes;
-				if (limit !== undefined && (raw.getBufferedAmount?.() ?? 0) > limit)
+				if (limit !== undefined && (raw.getBufferedAmount?.() ?? 0) > limit) {
+					wsBackpressureCloses.inc({ topic, reason: "slow_reader" });
 					ws.close(CloseCode.slowReader, "slow reader: reconnect");
+				}
 			};
 			const subscriber: Subscriber = {
 				send: (message) => {
@@ -92,6 +108,7 @@ export function realtimeSockets(deps: { auth: AuthService; realtime: RealtimeHub
 				},
 				close: (code, reason) => ws.close(code, reason),
 			};
+			wsConnections.inc({ topic });
 			const session = ws.data as SocketSession;
 			const unsubscribe = realtime.subscribe(topic, key, session.principal.user.id, subscriber);
 			const expiresAt = session.tokenExpiresAt;
@@ -103,6 +120,7 @@ export function realtimeSockets(deps: { auth: AuthService; realtime: RealtimeHub
 							Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS),
 						);
 			live.set(ws.raw, () => {
+				wsConnections.dec({ topic });
 				unsubscribe();
 				clearTimeout(timer);
 			});

@@ -13,6 +13,7 @@
 import { Forbidden, Invalid } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
+import { counter } from "../infra/metrics.ts";
 import { baselineCookie, parseCookie } from "./cookie.ts";
 import type { PushEdge, Rejection } from "./edge.ts";
 import type { MutationResult, PatchOp, PushBody, PushResult } from "./model.ts";
@@ -26,6 +27,7 @@ import {
 	setLastMutationId,
 	stampNow,
 } from "./repository.ts";
+
 import { scopedSql } from "./scoped-sql.ts";
 
 type Mutation = PushBody["mutations"][number];
@@ -35,6 +37,17 @@ interface Applied {
 	version?: number;
 	patch?: PatchOp[];
 }
+
+const syncPushes = counter("herald_sync_pushes_total", "Sync pushes answered");
+const syncPushFailures = counter(
+	"herald_sync_push_failures_total",
+	"Sync pushes stopped by a transient failure (answered 503, nothing consumed)",
+);
+const syncMutations = counter(
+	"herald_sync_mutations_total",
+	"Pushed mutations processed, by status (applied | duplicate | conflict | rejected …)",
+	["status"],
+);
 
 export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge }) {
 	const { sql, log, edge } = deps;
@@ -78,6 +91,7 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 					done = await one(ownerId, body, m);
 				} catch (error) {
 					log.warn("sync push: transient failure, not consumed", { mutationId: m.id, error });
+					syncPushFailures.inc();
 					throw edge.unavailable();
 				}
 				if (done === "gap") break;
@@ -89,6 +103,8 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 				}
 			}
 			const lastId = await lastMutationId(sql, body.clientGroupId, body.clientId);
+			for (const r of results) syncMutations.inc({ status: r.status });
+			syncPushes.inc();
 			return {
 				results,
 				lastMutationIds: { [body.clientId]: lastId },

@@ -4,7 +4,13 @@ import type { Subprocess } from "bun";
 import { testEnv } from "./env.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const BASE_ENV = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", LOG_LEVEL: "info" };
+/** METRICS_PORT 0: roles run side by side here; a test that scrapes sets a port of its own. */
+const BASE_ENV = {
+	PATH: process.env.PATH ?? "",
+	HOME: process.env.HOME ?? "/root",
+	LOG_LEVEL: "info",
+	METRICS_PORT: "0",
+};
 
 export interface RoleProcess {
 	child: Subprocess<"ignore", "pipe", "pipe">;

@@ -9,6 +9,7 @@
  * `effect-redis.ts`, which bypasses it.
  */
 import { Redis } from "@upstash/redis";
+import { instrumentRedis } from "./metrics.ts";
 
 export type { Redis as UpstashRedis } from "@upstash/redis";
 
@@ -19,15 +20,17 @@ export interface RedisClientOptions {
 }
 
 export function createRedis(options: RedisClientOptions): Redis {
-	return new Redis({
-		url: options.url,
-		token: options.token,
-		enableTelemetry: false,
-		// Network errors only (HTTP error replies are never retried): a few
-		// quick attempts ride over a gateway restart or a dropped keep-alive
-		// connection without holding a request for long.
-		retry: { retries: 3, backoff: (attempt) => Math.min(1000, 50 * 2 ** attempt) },
-	});
+	return instrumentRedis(
+		new Redis({
+			url: options.url,
+			token: options.token,
+			enableTelemetry: false,
+			// Network errors only (HTTP error replies are never retried): a few
+			// quick attempts ride over a gateway restart or a dropped keep-alive
+			// connection without holding a request for long.
+			retry: { retries: 3, backoff: (attempt) => Math.min(1000, 50 * 2 ** attempt) },
+		}),
+	);
 }
 
 /** Round-trip time of a PING in milliseconds; throws when Redis is unreachable. */

@@ -1,4 +1,6 @@
 import { Client, Connection } from "@temporalio/client";
+import { OpenTelemetryWorkflowClientInterceptor } from "@temporalio/interceptors-opentelemetry";
+import { tracingOn } from "../tracing.ts";
 
 export interface TemporalClientHandle {
 	readonly client: Client;
@@ -10,7 +12,12 @@ export async function connectTemporalClient(options: {
 	namespace: string;
 }): Promise<TemporalClientHandle> {
 	const connection = await Connection.connect({ address: options.address, connectTimeout: 10_000 });
-	const client = new Client({ connection, namespace: options.namespace });
+	// With tracing on, every start and signal carries the caller's span in its headers.
+	const client = new Client({
+		connection,
+		namespace: options.namespace,
+		...(tracingOn() && { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } }),
+	});
 	return { client, close: () => connection.close() };
 }
 

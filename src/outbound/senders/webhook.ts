@@ -24,6 +24,7 @@
  * - Status: 2xx delivered; 408/425/429/5xx retryable (Retry-After on 429/503);
  *   other answers non-retryable; network errors and timeouts retryable.
  */
+import { injectTraceHeaders } from "../../infra/tracing.ts";
 import {
 	type AllowList,
 	assertPublicDestination,
@@ -32,6 +33,7 @@ import {
 	parseIp,
 	type Resolver,
 } from "../ssrf.ts";
+
 import { type ChannelTarget, DeliveryFailed, type DeliveryRequest, type Sender } from "../types.ts";
 import { describeNetworkError, discard, portOf, statusFailure, watchConnect } from "./http.ts";
 import { signWebhook } from "./webhook-signature.ts";
@@ -69,6 +71,8 @@ const PROTECTED = new Set([
 	"expect",
 	"proxy-authorization",
 	"proxy-connection",
+	"traceparent",
+	"tracestate",
 ]);
 
 /** Whether a channel's custom header would be dropped (ours, or connection-level). */
@@ -97,6 +101,8 @@ function buildHeaders(request: DeliveryRequest, target: WebhookTarget, body: str
 	headers.set("x-herald-attempt", String(request.attempt));
 	headers.set("x-herald-timestamp", String(timestamp));
 	headers.set("x-herald-signature", signWebhook(target.secret, timestamp, body));
+	// The delivery attempt's span: the receiver can continue Herald's trace.
+	for (const [name, value] of Object.entries(injectTraceHeaders({}))) headers.set(name, value);
 	return headers;
 }
 

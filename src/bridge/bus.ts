@@ -1,0 +1,196 @@
+/**
+ * The event bus: with NATS_URL set, the bridge also publishes every outbox
+ * change to a JetStream stream, subject `<prefix>.<table>.<operation>`
+ * (`herald.events.update`), with `Nats-Msg-Id` = the outbox id: a change the
+ * bridge sends again after a crash is dropped by JetStream's duplicate window,
+ * so a consumer sees each change once. The bridge marks a change delivered
+ * only after JetStream acknowledged it (and Temporal took its signal).
+ *
+ * The connection is made lazily and kept: NATS down at start-up or later
+ * fails the publishes (the batch stays pending, the bridge retries), and the
+ * client reconnects on its own. The stream is created idempotently on each
+ * (re)connection.
+ */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, headers, type NatsConnection, nanos } from "@nats-io/transport-node";
+import type { Logger } from "../infra/log.ts";
+import { counter, gauge } from "../infra/metrics.ts";
+import type { OutboxRow } from "./outbox.ts";
+
+export interface BusOptions {
+	url: string;
+	/** Stream name (NATS_STREAM). */
+	stream: string;
+	/** First subject token (NATS_SUBJECT_PREFIX). */
+	subjectPrefix: string;
+	/** How long JetStream remembers a message id (NATS_DUPLICATE_WINDOW_SECONDS). */
+	duplicateWindowSeconds: number;
+	/** Bound for one connect or one publish acknowledgement. */
+	timeoutMs?: number;
+	log: Logger;
+}
+
+/** What a consumer receives as the message body (JSON). */
+export interface BusChange {
+	outboxId: number;
+	table: string;
+	operation: OutboxRow["operation"];
+	entityKey: string;
+	rowId: string;
+	committedAt: string;
+}
+
+export interface EventBus {
+	/** Publishes `changes` one after another, each once acknowledged; rejects at the first that is not. */
+	publish(changes: readonly OutboxRow[]): Promise<void>;
+	/** Whether the connection is up (health, metrics). */
+	readonly connected: boolean;
+	close(): Promise<void>;
+}
+
+const published = counter(
+	"herald_bus_publishes_total",
+	"Changes published to JetStream, by outcome (ok | duplicate | error)",
+	["outcome"],
+);
+const connectedGauge = gauge("herald_bus_connected", "1 while the bridge's NATS connection is up, else 0");
+
+export const subjectOf = (prefix: string, change: Pick<OutboxRow, "table_name" | "operation">) =>
+	`${prefix}.${change.table_name}.${change.operation.toLowerCase()}`;
+
+export function createBus(options: BusOptions): EventBus {
+	const log = options.log.child({ component: "event-bus" });
+	const timeout = options.timeoutMs ?? 5000;
+	let connection: Promise<NatsConnection> | undefined;
+	let up = false;
+	let closed = false;
+	const setUp = (value: boolean) => {
+		up = value;
+		connectedGauge.set(value ? 1 : 0);
+	};
+	setUp(false);
+
+	const ensureStream = async (nc: NatsConnection) => {
+		const jsm = await jetstreamManager(nc, { timeout });
+		const config = {
+			name: options.stream,
+			subjects: [`${options.subjectPrefix}.>`],
+			duplicate_window: nanos(options.duplicateWindowSeconds * 1000),
+		};
+		try {
+			await jsm.streams.info(options.stream);
+			await jsm.streams.update(options.stream, {
+				subjects: config.subjects,
+				duplicate_window: config.duplicate_window,
+			});
+		} catch (error) {
+			if (!/stream not found/i.test(String(error))) throw error;
+			await jsm.streams.add(config).catch(async (e: unknown) => {
+				// Another bridge created it meanwhile.
+				if (!/already in use/i.test(String(e))) throw e;
+			});
+		}
+	};
+
+	const open = async (): Promise<NatsConnection> => {
+		const nc = await connect({
+			servers: options.url,
+			timeout,
+			reconnect: true,
+			maxReconnectAttempts: -1,
+			reconnectTimeWait: 500,
+			name: "herald-bridge",
+		});
+		try {
+			await ensureStream(nc);
+		} catch (error) {
+			await nc.close().catch(() => {});
+			throw error;
+		}
+		setUp(true);
+		log.info("event bus connected", { stream: options.stream });
+		void (async () => {
+			for await (const s of nc.status()) {
+				if (s.type === "disconnect") {
+					setUp(false);
+					log.warn("event bus disconnected; publishes wait for it");
+				} else if (s.type === "reconnect") {
+					// The stream may be gone with a server that lost its store.
+					await ensureStream(nc).then(
+						() => setUp(true),
+						(error: unknown) => log.warn("event bus stream check failed", { error: String(error) }),
+					);
+				}
+			}
+		})().catch(() => {});
+		void nc.closed().then(() => {
+			setUp(false);
+			if (connection && !closed) connection = undefined; // connect anew on the next publish
+		});
+		return nc;
+	};
+
+	const conn = (): Promise<NatsConnection> => {
+		connection ??= open().catch((error: unknown) => {
+			connection = undefined;
+			setUp(false);
+			throw error;
+		});
+		return connection;
+	};
+
+	// Connect now, and again while down with no connection attempt under way: health shows the
+	// bus's state even when no change is waiting.
+	const dial = () => {
+		if (!connection && !closed)
+			void conn().catch((error: unknown) => log.debug("event bus unreachable", { error: String(error) }));
+	};
+	dial();
+	const redial = setInterval(dial, 2000);
+	redial.unref?.();
+
+	return {
+		async publish(changes) {
+			if (changes.length === 0) return;
+			const nc = await conn();
+			const js = jetstream(nc, { timeout });
+			// One at a time: a change JetStream did not take stops its entity's later ones, so the
+			// stream holds every entity's changes in commit order even across failures and resends.
+			for (const c of changes) {
+				const body: BusChange = {
+					outboxId: Number(c.id),
+					table: c.table_name,
+					operation: c.operation,
+					entityKey: c.entity_key,
+					rowId: c.row_id,
+					committedAt: new Date(c.created_at).toISOString(),
+				};
+				try {
+					const h = headers();
+					if (c.traceparent) h.set("traceparent", c.traceparent); // the request that made the change
+					const ack = await js.publish(subjectOf(options.subjectPrefix, c), JSON.stringify(body), {
+						msgID: c.id,
+						timeout,
+						headers: h,
+					});
+					published.inc({ outcome: ack.duplicate ? "duplicate" : "ok" });
+				} catch (error) {
+					published.inc({ outcome: "error" });
+					throw error;
+				}
+			}
+		},
+		get connected() {
+			return up;
+		},
+		async close() {
+			closed = true;
+			clearInterval(redial);
+			const pending = connection;
+			connection = undefined;
+			const nc = await pending?.catch(() => undefined);
+			await nc?.drain().catch(() => {});
+			setUp(false);
+		},
+	};
+}
