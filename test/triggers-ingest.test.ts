@@ -118,6 +118,16 @@ describe("ingest", () => {
 		expect(events.body.items.map((e: { externalId: string }) => e.externalId)).toEqual(["e1", "e2"]);
 		expect(events.body.items[0].data).toEqual({ score: 3 });
 		expect(events.body.items[1].occurredAt).toBe("2030-01-01T00:00:00.000Z");
+		// A keyset position past any bigint is refused, not a database error (Schemathesis found a 500).
+		const huge = await t.request(
+			"GET",
+			`/api/v1/sources/${source.id}/events?afterSeq=2880579843744892062759453087236096`,
+			{
+				token: alice.accessToken,
+			},
+		);
+		expect(huge.status).toBe(422);
+		expect(huge.body.error.code).toBe("validation_failed");
 	});
 
 	test("a replay is accepted and reported as duplicate; one stored row", async () => {

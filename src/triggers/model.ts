@@ -239,7 +239,7 @@ export const DryRunResult = t.Object({
 export const DecisionListQuery = t.Object({
 	limit: Limit(500, 100),
 	eventId: t.Optional(Uuid),
-	afterId: t.Optional(t.Integer({ minimum: 0 })),
+	afterId: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
 });
 export const DecisionPage = t.Object({
 	items: t.Array(t.Composite([t.Object({ id: t.Integer() }), DecisionView])),

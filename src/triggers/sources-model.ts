@@ -81,7 +81,9 @@ export const EventListQuery = t.Object({
 	limit: Limit(500, 50),
 	type: t.Optional(t.String({ minLength: 1, maxLength: 200 })),
 	sourceId: t.Optional(Uuid),
-	afterSeq: t.Optional(t.Integer({ minimum: 0, description: "keyset: events after this seq" })),
+	afterSeq: t.Optional(
+		t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "keyset: events after this seq" }),
+	),
 });
 export const EventPage = t.Object({ items: t.Array(EventView) });
 
