@@ -6,9 +6,11 @@
  * with the user's next version. A mutation that can never apply (validation,
  * not found, forbidden, a conflict the REST API answers 4xx) is rolled back
  * to the savepoint but still consumed (`rejected`, with the REST error body)
- * so it cannot block the queue. Anything else (database down, deadlock)
- * rolls the whole transaction back and the push answers 503: nothing of that
- * mutation is consumed, the client retries.
+ * so it cannot block the queue; so is one that fails for a reason no retry
+ * changes (a bug: `rejected` with a 500 body, logged). Only a transient
+ * failure (edge.ts `transient`: database unreachable, deadlock, lock or
+ * statement timeout, a 503) rolls the whole transaction back and the push
+ * answers 503: nothing of that mutation is consumed, the client retries.
  */
 import { Forbidden, Invalid } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
@@ -53,6 +55,8 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 			} catch (error) {
 				const rejection = edge.reject(error);
 				if (!rejection) throw error;
+				if (rejection.status >= 500)
+					log.error("sync push: mutation failed, consumed", { mutationId: m.id, error });
 				outcome = { status: "rejected", error: rejection };
 			}
 			const version = await setLastMutationId(tx, body.clientGroupId, body.clientId, m.id, ownerId);
