@@ -6,11 +6,14 @@
  * devices holding the server's state.
  */
 import { beforeEach, describe, expect, test } from "bun:test";
+import { createTransactionService } from "../src/debts/transactions-service.ts";
 import { mergeUpdate } from "../src/sync/conflicts.ts";
+import { scopedSql } from "../src/sync/scoped-sql.ts";
 import type { TestApp } from "./support/app.ts";
 import { createContact, createTransaction, withSignedInUser } from "./support/debts.ts";
 import { Device, serverState, sorted } from "./support/sync.ts";
 import type { Registered } from "./support/tokens.ts";
+import { eventually } from "./support/wait.ts";
 
 let app: TestApp;
 let user: Registered;
@@ -140,6 +143,49 @@ describe("conflicts", () => {
 		expect(res.lastMutationIds[phone.clientId]).toBe(2);
 		const rows = await app.db.sql`select 1 from transactions where contact_id = ${c.id}`;
 		expect(rows.length).toBe(0);
+	});
+});
+
+describe("a REST edit committing during a push", () => {
+	test("the push waits for it and merges against it: the amount is a conflict, not overwritten", async () => {
+		update(phone, { amountMinor: 1500, description: "phone" });
+		// A REST update (the real service) inside a transaction the test holds open: it has the contact's lock.
+		let release!: () => void;
+		const held = new Promise<void>((r) => {
+			release = r;
+		});
+		let edited!: () => void;
+		const isEdited = new Promise<void>((r) => {
+			edited = r;
+		});
+		const rest = app.db.sql.begin(async (tx) => {
+			await createTransactionService({ sql: scopedSql(tx) }).update(user.userId, txId, { amountMinor: 2000 });
+			edited();
+			await held;
+		});
+		await isEdited;
+		const push = phone.rawPush();
+		await eventually(
+			async () =>
+				(
+					await app.db.sql`
+						select 1 from pg_stat_activity
+						where datname = current_database() and wait_event_type = 'Lock' and query ilike '%contacts%'`
+				).length > 0,
+			{ what: "the push waiting for the contact's lock" },
+		);
+		release();
+		await rest;
+		const res = await push;
+		expect(res.status).toBe(200);
+		expect(res.body.results[0]).toEqual({
+			id: 1,
+			status: "conflict",
+			conflicts: [{ field: "amountMinor", server: 2000, yours: 1500, base: 1000 }],
+		});
+		const [row] = await app.db
+			.sql`select amount_minor::int as a, description from transactions where id = ${txId}`;
+		expect(row).toEqual({ a: 2000, description: "phone" });
 	});
 });
 

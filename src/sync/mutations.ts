@@ -7,9 +7,10 @@
  * a deleted row is `gone` (restore is explicit).
  */
 import type { TObject } from "@sinclair/typebox";
+import type { TransactionSql } from "postgres";
 import { t } from "elysia";
 import { createBalanceService } from "../debts/balances-service.ts";
-import { findContact } from "../debts/contacts-repository.ts";
+import { findContact, lockContact } from "../debts/contacts-repository.ts";
 import { createContactService } from "../debts/contacts-service.ts";
 import {
 	CreateContactBody,
@@ -22,7 +23,7 @@ import {
 } from "../debts/model.ts";
 import { amountOf } from "../debts/money.ts";
 import { findTransaction, toTransactionView } from "../debts/transactions-repository.ts";
-import { createTransactionService } from "../debts/transactions-service.ts";
+import { createTransactionService, lockContactFor } from "../debts/transactions-service.ts";
 import { Invalid, NotFound } from "../errors.ts";
 import type { Queryable, Sql } from "../infra/db/sql.ts";
 import { CreateReminderBody, UpdateReminderBody } from "../reminders/model.ts";
@@ -90,7 +91,11 @@ function minorOf(fields: Args | undefined, currency: string): Args | undefined {
 }
 
 async function updateTransaction(ctx: MutationContext, args: Args): Promise<Outcome> {
-	const row = await findTransaction(ctx.tx, ctx.ownerId, args.id, true);
+	// The server's values are read under the contact's lock (the debts services' lock order), so a REST
+	// edit either committed before (merged against) or waits for this push: never overwritten unseen.
+	const row = await lockContactFor(ctx.tx as TransactionSql, ctx.ownerId, args.id, (tx, owner, contactId) =>
+		lockContact(tx, owner, contactId, true),
+	);
 	if (!row) throw new NotFound("transaction");
 	if (row.deleted_at) return gone;
 	const server = toTransactionView(row) as unknown as Args;
