@@ -7,8 +7,8 @@
  * a deleted row is `gone` (restore is explicit).
  */
 import type { TObject } from "@sinclair/typebox";
-import type { TransactionSql } from "postgres";
 import { t } from "elysia";
+import type { TransactionSql } from "postgres";
 import { createBalanceService } from "../debts/balances-service.ts";
 import { findContact, lockContact } from "../debts/contacts-repository.ts";
 import { createContactService } from "../debts/contacts-service.ts";

@@ -12,15 +12,25 @@ import type { PatchOp } from "./model.ts";
 
 export type Entity = "contact" | "transaction" | "reminder";
 
-/** Claims the group for `userId` if it is new; returns the group's owner. */
+/**
+ * Claims the group for `userId` if it is new; returns the group's owner. A
+ * group another request inserted concurrently is not in this statement's
+ * snapshot (the insert waited for it, then did nothing): it is read again by
+ * a new statement, which sees it committed (or, had that insert rolled back,
+ * claims it again).
+ */
 export async function claimGroup(sql: Sql, id: string, userId: string): Promise<string> {
-	const [row] = await sql<{ user_id: string }[]>`
-		with claimed as (
-			insert into sync_client_groups (id, user_id) values (${id}, ${userId})
-			on conflict (id) do nothing returning user_id
-		)
-		select user_id from claimed union all select user_id from sync_client_groups where id = ${id} limit 1`;
-	return row!.user_id;
+	for (;;) {
+		const [row] = await sql<{ user_id: string }[]>`
+			with claimed as (
+				insert into sync_client_groups (id, user_id) values (${id}, ${userId})
+				on conflict (id) do nothing returning user_id
+			)
+			select user_id from claimed union all select user_id from sync_client_groups where id = ${id} limit 1`;
+		if (row) return row.user_id;
+		const [again] = await sql<{ user_id: string }[]>`select user_id from sync_client_groups where id = ${id}`;
+		if (again) return again.user_id;
+	}
 }
 
 /** The client's last mutation id, its row locked until the transaction ends (one push per client at a time). */
