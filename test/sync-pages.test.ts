@@ -1,8 +1,9 @@
 /**
- * Sync pull in pages: pages follow the version as a number, and 10,000 rows
- * pulled in pages of 500 while writes go on come from one cut (every row
- * once; what changed meanwhile comes with the next pull, which converges),
- * and SYNC_PULL_MAX_LIMIT caps a page.
+ * Sync pull in pages: pages follow the version as a number; 10,000 rows
+ * pulled in pages of 500 while writes go on: a row changed before it was
+ * sent is not lost, the pull goes on until a pass in which nothing moved, and
+ * the cookie it ends with holds the server's state; SYNC_PULL_MAX_LIMIT caps
+ * a page.
  */
 import { describe, expect, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
@@ -27,7 +28,43 @@ describe("pages", () => {
 		expect(ops.filter((o) => o.op === "put").map((o: any) => o.value.id)).toEqual(made);
 	});
 
-	test("10,000 rows in pages of 500 while writes go on: nothing missed, then one more pull converges", async () => {
+	test("a row changed between pages before it was sent is in the state the client adopts", async () => {
+		const owner = await register(app);
+		const [a, b, c] = [
+			await createContact(app, owner.accessToken, { name: "a" }),
+			await createContact(app, owner.accessToken, { name: "b" }),
+			await createContact(app, owner.accessToken, { name: "c" }),
+		];
+		const d = new Device(app, owner.accessToken);
+		const first = await d.rawPull(null, 1);
+		expect(first.body.patch.map((o: any) => o.value?.id ?? o.op)).toEqual(["clear", a.id]);
+		// c (not sent yet) changes: its version moves above the pull's bound.
+		const edit = await app.request("PATCH", `/api/v1/contacts/${c.id}`, {
+			token: owner.accessToken,
+			body: { note: "changed between pages" },
+		});
+		expect(edit.status).toBe(200);
+		const pages = [first.body];
+		let cookie = first.body.cookie;
+		while (pages.at(-1).hasMore) {
+			const res = await d.rawPull(cookie, 1);
+			expect(res.status).toBe(200);
+			pages.push(res.body);
+			cookie = res.body.cookie;
+			expect(pages.length).toBeLessThan(10);
+		}
+		d.apply(pages.flatMap((p) => p.patch));
+		expect(d.state.get(`contact/${c.id}`)).toMatchObject({ note: "changed between pages" });
+		expect(d.state.has(`contact/${b.id}`)).toBe(true);
+		expect(sorted(d.state)).toEqual(sorted(await serverState(app, owner.userId)));
+		// The cookie adopted is the version that state is: nothing more to pull.
+		const [v] = await app.db
+			.sql`select version::text as v from sync_versions where user_id = ${owner.userId}`;
+		expect(cookie).toBe(v!.v);
+		expect((await d.rawPull(cookie)).body.patch).toEqual([]);
+	});
+
+	test("10,000 rows in pages of 500 while writes go on: nothing missed, the adopted cookie holds the server's state", async () => {
 		const owner = await register(app);
 		await app.db.sql`
 			insert into contacts (owner_id, name) select ${owner.userId}, 'bulk ' || g from generate_series(1, 10000) g`;
@@ -44,6 +81,7 @@ describe("pages", () => {
 			pages.push(res.body);
 			cookie = res.body.cookie;
 			if (!res.body.hasMore) break;
+			if (writes === 19) continue; // writes during the first pass only, then the pull must end
 			// Writes between pages: a new row, an edit of one already sent and one not yet sent, a delete.
 			const n = writes++;
 			await createContact(app, owner.accessToken, { name: `new ${n}` });
@@ -57,21 +95,20 @@ describe("pages", () => {
 			});
 			await app.request("DELETE", `/api/v1/contacts/${ids[5000 + n]}`, { token: owner.accessToken });
 		}
-		expect(pages.length).toBe(20);
+		// 20 pages of the first pass, then one over what the 19 write rounds changed (76 rows).
+		expect(pages.length).toBe(21);
 		expect(pages[0].patch[0]).toEqual({ op: "clear" });
+		expect(pages.slice(1).some((p) => p.patch.some((o: any) => o.op === "clear"))).toBe(false);
 		for (const p of pages)
 			expect(p.patch.filter((o: any) => o.op !== "clear").length).toBeLessThanOrEqual(500);
 		d.apply(pages.flatMap((p) => p.patch));
 		d.cookie = cookie;
-		// The cut is the first page's: every key once, none of the writes made meanwhile.
-		const keys = pages.flatMap((p) => p.patch.filter((o: any) => o.op === "put").map((o: any) => o.key));
-		expect(new Set(keys).size).toBe(keys.length);
-		expect(keys.some((k: string) => k === `contact/${ids[9999]}`)).toBe(false); // moved above the cut: next pull
-		const server = await serverState(app, owner.userId);
-		await d.pull();
-		expect(sorted(d.state)).toEqual(sorted(server));
+		expect(d.state.get(`contact/${ids[9999]}`)).toMatchObject({ note: "late 0" });
+		expect(sorted(d.state)).toEqual(sorted(await serverState(app, owner.userId)));
 		// Each write round added one contact and deleted one.
 		expect(d.state.size).toBe(10000);
+		const { pages: again } = await d.pull();
+		expect(again.flatMap((p) => p.patch)).toEqual([]);
 	});
 });
 
