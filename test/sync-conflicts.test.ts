@@ -189,6 +189,36 @@ describe("a REST edit committing during a push", () => {
 	});
 });
 
+describe("money as one group", () => {
+	test("an amount edited against a currency the server changed is a conflict: the server's money stays", async () => {
+		update(phone, { currency: "USD" });
+		laptop.mutate(
+			"updateTransaction",
+			{ id: txId, amountMinor: 1300 },
+			{ amountMinor: 1000, currency: "EUR" },
+		);
+		const { second, server } = await syncBoth();
+		expect(second.results[0]).toEqual({
+			id: 1,
+			status: "conflict",
+			conflicts: [{ field: "amountMinor", server: 1000, yours: 1300, base: 1000 }],
+		});
+		expect(server.get(txKey)).toMatchObject({ currency: "USD", amountMinor: 1000 });
+	});
+
+	test("decimal amounts are read in the currency the device saw (base.currency), not the row's new one", async () => {
+		update(phone, { currency: "JPY" }); // 1000 minor units: 10.00 EUR became 1000 JPY
+		laptop.mutate("updateTransaction", { id: txId, amount: "12.50" }, { amount: "10.00", currency: "EUR" });
+		const { second, server } = await syncBoth();
+		expect(second.results[0]).toEqual({
+			id: 1,
+			status: "conflict",
+			conflicts: [{ field: "amountMinor", server: 1000, yours: 1250, base: 1000 }],
+		});
+		expect(server.get(txKey)).toMatchObject({ currency: "JPY", amountMinor: 1000 });
+	});
+});
+
 describe("mergeUpdate", () => {
 	const money = ["amountMinor", "currency", "kind", "contactId"];
 	test("without base every field applies; with base only money fields changed on both sides are kept", () => {
@@ -204,8 +234,47 @@ describe("mergeUpdate", () => {
 				money,
 			),
 		).toEqual({
-			change: { description: "b", currency: "EUR" },
+			change: { description: "b" },
 			conflicts: [{ field: "amountMinor", server: 5, yours: 2, base: 1 }],
 		});
+	});
+
+	test("money is one group: a server change of any money field keeps all the server's money values", () => {
+		// The device changed the amount; the server changed the currency it was in.
+		expect(
+			mergeUpdate(
+				{ amountMinor: 1500, description: "d" },
+				{ amountMinor: 1000, currency: "EUR" },
+				{ amountMinor: 1000, currency: "USD" },
+				money,
+			),
+		).toEqual({
+			change: { description: "d" },
+			conflicts: [{ field: "amountMinor", server: 1000, yours: 1500, base: 1000 }],
+		});
+		// The device changed currency and amount; the server changed the amount: neither of the device's applies.
+		expect(
+			mergeUpdate(
+				{ currency: "USD", amountMinor: 1100 },
+				{ currency: "EUR", amountMinor: 1000 },
+				{ currency: "EUR", amountMinor: 1200 },
+				money,
+			),
+		).toEqual({
+			change: {},
+			conflicts: [
+				{ field: "currency", server: "EUR", yours: "USD", base: "EUR" },
+				{ field: "amountMinor", server: 1200, yours: 1100, base: 1000 },
+			],
+		});
+		// The device's money values are the server's: no conflict, whatever else the server changed.
+		expect(
+			mergeUpdate(
+				{ kind: "borrowed" },
+				{ kind: "lent", currency: "EUR" },
+				{ kind: "borrowed", currency: "USD" },
+				money,
+			),
+		).toEqual({ change: { kind: "borrowed" }, conflicts: [] });
 	});
 });

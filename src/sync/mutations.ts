@@ -3,7 +3,7 @@
  * run through the same domain service (inside the push's transaction, see
  * scoped-sql.ts). Arguments are checked with the REST body's schema; a
  * create needs a client-chosen UUID v7 `id` (devices create offline).
- * Updates resolve conflicts per field (conflicts.ts); an update or delete of
+ * Updates resolve conflicts per field, the money fields as one group (conflicts.ts); an update or delete of
  * a deleted row is `gone` (restore is explicit).
  */
 import type { TObject } from "@sinclair/typebox";
@@ -100,7 +100,8 @@ async function updateTransaction(ctx: MutationContext, args: Args): Promise<Outc
 	if (row.deleted_at) return gone;
 	const server = toTransactionView(row) as unknown as Args;
 	const { change, conflicts } = mergeUpdate(
-		minorOf(args, row.currency)!,
+		// A decimal amount is in its own change's currency, else in the one the device saw (base), else the row's.
+		minorOf(args, typeof ctx.base?.currency === "string" ? ctx.base.currency : row.currency)!,
 		minorOf(ctx.base, row.currency),
 		server,
 		MONEY,
