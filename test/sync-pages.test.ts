@@ -3,12 +3,12 @@
  * pulled in pages of 500 while writes go on: a row changed before it was
  * sent is not lost, the pull goes on until a pass in which nothing moved, and
  * the cookie it ends with holds the server's state; SYNC_PULL_MAX_LIMIT caps
- * a page.
+ * a page, SYNC_PUSH_MAX_PATCH a push response's patch.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { createContact, withSignedInUser } from "./support/debts.ts";
-import { Device, serverState, sorted } from "./support/sync.ts";
+import { Device, newId, serverState, sorted } from "./support/sync.ts";
 import { register } from "./support/tokens.ts";
 
 let app: TestApp;
@@ -112,18 +112,41 @@ describe("pages", () => {
 	});
 });
 
-describe("SYNC_PULL_MAX_LIMIT", () => {
+describe("SYNC_PULL_MAX_LIMIT and SYNC_PUSH_MAX_PATCH", () => {
+	let capped: TestApp;
+	beforeAll(async () => {
+		capped = await startTestApp({ SYNC_PULL_MAX_LIMIT: "2", SYNC_PUSH_MAX_PATCH: "2" });
+	});
+	afterAll(async () => {
+		await capped?.stop();
+	});
+
 	test("caps a pull's limit: asking for 100 rows with a cap of 2 gives pages of 2", async () => {
-		const capped = await startTestApp({ SYNC_PULL_MAX_LIMIT: "2" });
-		try {
-			const owner = await register(capped);
-			for (let i = 0; i < 5; i++) await createContact(capped, owner.accessToken, { name: `p${i}` });
-			const d = new Device(capped, owner.accessToken);
-			const { pages } = await d.pull(100);
-			expect(pages.map((p) => p.patch.filter((o: any) => o.op === "put").length)).toEqual([2, 2, 1]);
-			expect(d.state.size).toBe(5);
-		} finally {
-			await capped.stop();
-		}
+		const owner = await register(capped);
+		for (let i = 0; i < 5; i++) await createContact(capped, owner.accessToken, { name: `p${i}` });
+		const d = new Device(capped, owner.accessToken);
+		const { pages } = await d.pull(100);
+		expect(pages.map((p) => p.patch.filter((o: any) => o.op === "put").length)).toEqual([2, 2, 1]);
+		expect(d.state.size).toBe(5);
+	});
+
+	test("a push that changed more rows than the cap answers no patch and cookie null; the pull brings them", async () => {
+		const owner = await register(capped);
+		const d = new Device(capped, owner.accessToken);
+		await d.pull();
+		for (let i = 0; i < 2; i++) d.mutate("createContact", { id: newId(), name: `s${i}` });
+		const small = await d.push();
+		expect(small.patch.length).toBe(2);
+		expect(small.cookie).not.toBeNull();
+		for (let i = 0; i < 3; i++) d.mutate("createContact", { id: newId(), name: `b${i}` });
+		const big = await d.push();
+		expect(big.results.map((r: any) => r.status)).toEqual(["applied", "applied", "applied"]);
+		expect(big.patch).toEqual([]);
+		expect(big.cookie).toBeNull();
+		expect(d.state.size).toBe(2);
+		const { pages } = await d.pull();
+		expect(pages.length).toBe(2);
+		expect(sorted(d.state)).toEqual(sorted(await serverState(capped, owner.userId)));
+		expect(d.state.size).toBe(5);
 	});
 });

@@ -29,6 +29,7 @@ import {
 	stampNow,
 } from "./repository.ts";
 import { scopedSql } from "./scoped-sql.ts";
+import type { SyncSettings } from "./settings.ts";
 
 type Mutation = PushBody["mutations"][number];
 
@@ -38,10 +39,16 @@ interface Applied {
 	patch?: PatchOp[];
 }
 
-export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge }) {
+export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge; settings: SyncSettings }) {
 	const { sql, log, edge } = deps;
+	const maxPatch = deps.settings.pushMaxPatch;
 
-	async function one(ownerId: string, body: PushBody, m: Mutation): Promise<Applied | "gap"> {
+	async function one(
+		ownerId: string,
+		body: PushBody,
+		m: Mutation,
+		withPatch: boolean,
+	): Promise<Applied | "gap"> {
 		return (await sql.begin(async (tx) => {
 			const last = await lockClient(tx, body.clientGroupId, body.clientId);
 			if (m.id <= last) return { result: { id: m.id, status: "duplicate" } };
@@ -61,7 +68,7 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 			}
 			const version = await setLastMutationId(tx, body.clientGroupId, body.clientId, m.id, ownerId);
 			await stampNow(tx);
-			const patch = await patchFor(tx, ownerId, await rowsAtVersion(tx, ownerId, version));
+			const patch = withPatch ? await patchFor(tx, ownerId, await rowsAtVersion(tx, ownerId, version)) : [];
 			return { result: { id: m.id, ...outcome }, version, patch };
 		})) as Applied | "gap";
 	}
@@ -76,10 +83,11 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 			let cursor: number | null = sent.kind === "baseline" ? sent.version : null;
 			const results: MutationResult[] = [];
 			const patch: PatchOp[] = [];
+			let overflow = false;
 			for (const m of body.mutations) {
 				let done: Applied | "gap";
 				try {
-					done = await one(ownerId, body, m);
+					done = await one(ownerId, body, m, !overflow);
 				} catch (error) {
 					log.warn("sync push: transient failure, not consumed", { mutationId: m.id, error });
 					throw edge.unavailable();
@@ -90,14 +98,16 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 					// The cookie moves only while nothing but this push wrote the user's data.
 					cursor = cursor !== null && done.version === cursor + 1 ? done.version : null;
 					patch.push(...done.patch!);
+					// Too big for one response: the device pulls it in pages instead.
+					if (patch.length > maxPatch) overflow = true;
 				}
 			}
 			const lastId = await lastMutationId(sql, body.clientGroupId, body.clientId);
 			return {
 				results,
 				lastMutationIds: { [body.clientId]: lastId },
-				cookie: cursor === null ? null : baselineCookie(cursor),
-				patch,
+				cookie: cursor === null || overflow ? null : baselineCookie(cursor),
+				patch: overflow ? [] : patch,
 			};
 		},
 	};
