@@ -1,12 +1,14 @@
 /**
  * Sync interleavings, made deterministic with transactions the test holds
- * open (a client group claimed by a request still in flight), and ids one
+ * open (a client group claimed by a request still in flight, the tombstone
+ * purge meeting a user's writer), and ids one
  * user's devices still track (a deleted reminder's tombstone) that another
  * user cannot take over.
  */
 import { expect, test } from "bun:test";
+import { purgeTombstones } from "../src/sync/repository.ts";
 import type { TestApp } from "./support/app.ts";
-import { withSignedInUser } from "./support/debts.ts";
+import { createContact, withSignedInUser } from "./support/debts.ts";
 import { Device, holdTransaction, newId, waitingForLock } from "./support/sync.ts";
 import { type Registered, register } from "./support/tokens.ts";
 
@@ -84,4 +86,39 @@ test("another user cannot create a reminder with the id of a deleted one: the ow
 		body: { id, ...reminder },
 	});
 	expect(again.status).toBe(201);
+});
+
+test("the tombstone purge goes user by user in small batches: a user whose writer holds its version row holds up only that user", async () => {
+	const [x, y] = [await register(app), await register(app)].sort((a, b) =>
+		a.userId.localeCompare(b.userId),
+	) as [Registered, Registered];
+	const tombstones = async (u: Registered, n: number) => {
+		for (let i = 0; i < n; i++) {
+			const c = await createContact(app, u.accessToken, { name: `gone ${i}` });
+			expect((await app.request("DELETE", `/api/v1/contacts/${c.id}`, { token: u.accessToken })).status).toBe(
+				204,
+			);
+		}
+		await app.db
+			.sql`update sync_rows set changed_at = now() - interval '100 days' where owner_id = ${u.userId} and deleted`;
+	};
+	await tombstones(x, 5);
+	await tombstones(y, 1);
+	const [top] = await app.db.sql`select max(version)::int as v from sync_rows where owner_id = ${x.userId}`;
+	// y (purged after x: users go in id order) has a writer in flight: its version row is locked.
+	const writer = await holdTransaction(
+		app,
+		(tx) => tx`select 1 from sync_versions where user_id = ${y.userId} for update`,
+	);
+	const purge = purgeTombstones(app.db.sql, 90, 2);
+	await waitingForLock(app, "%sync_versions%");
+	// x's tombstones are purged and committed already, in batches of 2, while y's wait.
+	expect((await app.db.sql`select 1 from sync_rows where owner_id = ${x.userId} and deleted`).length).toBe(0);
+	const [xv] = await app.db
+		.sql`select purged_through::int as p from sync_versions where user_id = ${x.userId}`;
+	expect(xv!.p).toBe(top!.v);
+	expect((await app.db.sql`select 1 from sync_rows where owner_id = ${y.userId} and deleted`).length).toBe(1);
+	await writer.release();
+	expect(await purge).toBe(6);
+	expect((await app.db.sql`select 1 from sync_rows where owner_id = ${y.userId} and deleted`).length).toBe(0);
 });
