@@ -1,17 +1,19 @@
 /**
- * Sync conflicts, per field: edits of different fields merge; a money field
- * changed on both sides keeps the server's value (`conflict`); text is
- * last-write-wins in arrival order; an edit of a deleted row is `gone`; a
- * device clock set to 2099 decides nothing. Every case ends with both
- * devices holding the server's state.
+ * Sync conflicts, per field: edits of different fields merge; the money
+ * fields are one group, changed on both sides they keep the server's values
+ * (`conflict`); text is last-write-wins in arrival order; an edit of a
+ * deleted row is `gone`; a device clock set to 2099 decides nothing; a REST
+ * write committing during a push (held open) is merged against, or `gone`.
+ * Every case ends with both devices holding the server's state.
  */
 import { beforeEach, describe, expect, test } from "bun:test";
+import { createContactService } from "../src/debts/contacts-service.ts";
 import { createTransactionService } from "../src/debts/transactions-service.ts";
 import { mergeUpdate } from "../src/sync/conflicts.ts";
 import { scopedSql } from "../src/sync/scoped-sql.ts";
 import type { TestApp } from "./support/app.ts";
 import { createContact, createTransaction, withSignedInUser } from "./support/debts.ts";
-import { Device, serverState, sorted } from "./support/sync.ts";
+import { Device, holdTransaction, serverState, sorted } from "./support/sync.ts";
 import type { Registered } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
 
@@ -146,7 +148,7 @@ describe("conflicts", () => {
 	});
 });
 
-describe("a REST edit committing during a push", () => {
+describe("a REST write committing during a push", () => {
 	test("the push waits for it and merges against it: the amount is a conflict, not overwritten", async () => {
 		update(phone, { amountMinor: 1500, description: "phone" });
 		// A REST update (the real service) inside a transaction the test holds open: it has the contact's lock.
@@ -186,6 +188,31 @@ describe("a REST edit committing during a push", () => {
 		const [row] = await app.db
 			.sql`select amount_minor::int as a, description from transactions where id = ${txId}`;
 		expect(row).toEqual({ a: 2000, description: "phone" });
+	});
+	test("a REST delete committing during a push: the push's delete and edit are gone, not 404", async () => {
+		const c = await createContact(app, user.accessToken, { name: `Held ${crypto.randomUUID()}` });
+		phone.mutate("deleteTransaction", { id: txId });
+		laptop.mutate("updateContact", { id: c.id, note: "edited" });
+		const holder = await holdTransaction(app, async (tx) => {
+			await createTransactionService({ sql: scopedSql(tx) }).remove(user.userId, txId);
+			await createContactService({ sql: scopedSql(tx) }).remove(user.userId, c.id);
+		});
+		const pushes = [phone.rawPush(), laptop.rawPush()];
+		await eventually(
+			async () =>
+				(
+					await app.db.sql`
+						select 1 from pg_stat_activity
+						where datname = current_database() and wait_event_type = 'Lock' and query ilike '%contacts%'`
+				).length >= 2,
+			{ what: "both pushes waiting for a contact's lock" },
+		);
+		await holder.release();
+		const [del, edit] = await Promise.all(pushes);
+		expect(del!.body.results).toEqual([{ id: 1, status: "gone" }]);
+		expect(edit!.body.results).toEqual([{ id: 1, status: "gone" }]);
+		const [row] = await app.db.sql`select note from contacts where id = ${c.id}`;
+		expect(row!.note).toBe("");
 	});
 });
 

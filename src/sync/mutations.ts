@@ -10,7 +10,7 @@ import type { TObject } from "@sinclair/typebox";
 import { t } from "elysia";
 import type { TransactionSql } from "postgres";
 import { createBalanceService } from "../debts/balances-service.ts";
-import { findContact, lockContact } from "../debts/contacts-repository.ts";
+import { lockContact } from "../debts/contacts-repository.ts";
 import { createContactService } from "../debts/contacts-service.ts";
 import {
 	CreateContactBody,
@@ -22,7 +22,7 @@ import {
 	UuidV7,
 } from "../debts/model.ts";
 import { amountOf } from "../debts/money.ts";
-import { findTransaction, toTransactionView } from "../debts/transactions-repository.ts";
+import { toTransactionView } from "../debts/transactions-repository.ts";
 import { createTransactionService, lockContactFor } from "../debts/transactions-service.ts";
 import { Invalid, NotFound } from "../errors.ts";
 import type { Queryable, Sql } from "../infra/db/sql.ts";
@@ -64,8 +64,9 @@ const services = (sql: Sql) => ({
 	reminders: createReminderService({ sql }),
 });
 
+/** Read under the contact's lock (taken first, as every write of it does): a REST delete meanwhile is `gone`. */
 async function contactState(tx: Queryable, ownerId: string, id: string): Promise<"live" | "deleted"> {
-	const row = await findContact(tx, ownerId, id, true);
+	const row = await lockContact(tx, ownerId, id, true);
 	if (!row) throw new NotFound("contact");
 	return row.deleted_at ? "deleted" : "live";
 }
@@ -90,12 +91,17 @@ function minorOf(fields: Args | undefined, currency: string): Args | undefined {
 	return { ...rest, amountMinor: amountOf({ amount }, fields.currency ?? currency) };
 }
 
-async function updateTransaction(ctx: MutationContext, args: Args): Promise<Outcome> {
-	// The server's values are read under the contact's lock (the debts services' lock order), so a REST
-	// edit either committed before (merged against) or waits for this push: never overwritten unseen.
-	const row = await lockContactFor(ctx.tx as TransactionSql, ctx.ownerId, args.id, (tx, owner, contactId) =>
+/**
+ * The transaction read under its contact's lock (the debts services' lock order), so a REST write
+ * either committed before (merged against, or `gone`) or waits for this push: never overwritten unseen.
+ */
+const lockedTransaction = (ctx: MutationContext, id: string) =>
+	lockContactFor(ctx.tx as TransactionSql, ctx.ownerId, id, (tx, owner, contactId) =>
 		lockContact(tx, owner, contactId, true),
 	);
+
+async function updateTransaction(ctx: MutationContext, args: Args): Promise<Outcome> {
+	const row = await lockedTransaction(ctx, args.id);
 	if (!row) throw new NotFound("transaction");
 	if (row.deleted_at) return gone;
 	const server = toTransactionView(row) as unknown as Args;
@@ -168,7 +174,7 @@ export const MUTATIONS: Record<MutationName, MutationDef> = {
 	deleteTransaction: {
 		args: WithId,
 		async apply(ctx, args) {
-			const row = await findTransaction(ctx.tx, ctx.ownerId, args.id, true);
+			const row = await lockedTransaction(ctx, args.id);
 			if (!row) throw new NotFound("transaction");
 			if (row.deleted_at) return gone;
 			await services(ctx.sql).transactions.remove(ctx.ownerId, args.id);
