@@ -1,13 +1,14 @@
 /**
- * Sync pull in pages: pages follow the version as a number, and 10,000 rows
- * pulled in pages of 500 while writes go on come from one cut (every row
- * once; what changed meanwhile comes with the next pull, which converges),
- * and SYNC_PULL_MAX_LIMIT caps a page.
+ * Sync pull in pages: pages follow the version as a number; 10,000 rows
+ * pulled in pages of 500 while writes go on: a row changed before it was
+ * sent is not lost, the pull goes on until a pass in which nothing moved, and
+ * the cookie it ends with holds the server's state; SYNC_PULL_MAX_LIMIT caps
+ * a page, SYNC_PUSH_MAX_PATCH a push response's patch.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { createContact, withSignedInUser } from "./support/debts.ts";
-import { Device, serverState, sorted } from "./support/sync.ts";
+import { Device, newId, serverState, sorted } from "./support/sync.ts";
 import { register } from "./support/tokens.ts";
 
 let app: TestApp;
@@ -27,7 +28,43 @@ describe("pages", () => {
 		expect(ops.filter((o) => o.op === "put").map((o: any) => o.value.id)).toEqual(made);
 	});
 
-	test("10,000 rows in pages of 500 while writes go on: nothing missed, then one more pull converges", async () => {
+	test("a row changed between pages before it was sent is in the state the client adopts", async () => {
+		const owner = await register(app);
+		const [a, b, c] = [
+			await createContact(app, owner.accessToken, { name: "a" }),
+			await createContact(app, owner.accessToken, { name: "b" }),
+			await createContact(app, owner.accessToken, { name: "c" }),
+		];
+		const d = new Device(app, owner.accessToken);
+		const first = await d.rawPull(null, 1);
+		expect(first.body.patch.map((o: any) => o.value?.id ?? o.op)).toEqual(["clear", a.id]);
+		// c (not sent yet) changes: its version moves above the pull's bound.
+		const edit = await app.request("PATCH", `/api/v1/contacts/${c.id}`, {
+			token: owner.accessToken,
+			body: { note: "changed between pages" },
+		});
+		expect(edit.status).toBe(200);
+		const pages = [first.body];
+		let cookie = first.body.cookie;
+		while (pages.at(-1).hasMore) {
+			const res = await d.rawPull(cookie, 1);
+			expect(res.status).toBe(200);
+			pages.push(res.body);
+			cookie = res.body.cookie;
+			expect(pages.length).toBeLessThan(10);
+		}
+		d.apply(pages.flatMap((p) => p.patch));
+		expect(d.state.get(`contact/${c.id}`)).toMatchObject({ note: "changed between pages" });
+		expect(d.state.has(`contact/${b.id}`)).toBe(true);
+		expect(sorted(d.state)).toEqual(sorted(await serverState(app, owner.userId)));
+		// The cookie adopted is the version that state is: nothing more to pull.
+		const [v] = await app.db
+			.sql`select version::text as v from sync_versions where user_id = ${owner.userId}`;
+		expect(cookie).toBe(v!.v);
+		expect((await d.rawPull(cookie)).body.patch).toEqual([]);
+	});
+
+	test("10,000 rows in pages of 500 while writes go on: nothing missed, the adopted cookie holds the server's state", async () => {
 		const owner = await register(app);
 		await app.db.sql`
 			insert into contacts (owner_id, name) select ${owner.userId}, 'bulk ' || g from generate_series(1, 10000) g`;
@@ -44,6 +81,7 @@ describe("pages", () => {
 			pages.push(res.body);
 			cookie = res.body.cookie;
 			if (!res.body.hasMore) break;
+			if (writes === 19) continue; // writes during the first pass only, then the pull must end
 			// Writes between pages: a new row, an edit of one already sent and one not yet sent, a delete.
 			const n = writes++;
 			await createContact(app, owner.accessToken, { name: `new ${n}` });
@@ -57,36 +95,58 @@ describe("pages", () => {
 			});
 			await app.request("DELETE", `/api/v1/contacts/${ids[5000 + n]}`, { token: owner.accessToken });
 		}
-		expect(pages.length).toBe(20);
+		// 20 pages of the first pass, then one over what the 19 write rounds changed (76 rows).
+		expect(pages.length).toBe(21);
 		expect(pages[0].patch[0]).toEqual({ op: "clear" });
+		expect(pages.slice(1).some((p) => p.patch.some((o: any) => o.op === "clear"))).toBe(false);
 		for (const p of pages)
 			expect(p.patch.filter((o: any) => o.op !== "clear").length).toBeLessThanOrEqual(500);
 		d.apply(pages.flatMap((p) => p.patch));
 		d.cookie = cookie;
-		// The cut is the first page's: every key once, none of the writes made meanwhile.
-		const keys = pages.flatMap((p) => p.patch.filter((o: any) => o.op === "put").map((o: any) => o.key));
-		expect(new Set(keys).size).toBe(keys.length);
-		expect(keys.some((k: string) => k === `contact/${ids[9999]}`)).toBe(false); // moved above the cut: next pull
-		const server = await serverState(app, owner.userId);
-		await d.pull();
-		expect(sorted(d.state)).toEqual(sorted(server));
+		expect(d.state.get(`contact/${ids[9999]}`)).toMatchObject({ note: "late 0" });
+		expect(sorted(d.state)).toEqual(sorted(await serverState(app, owner.userId)));
 		// Each write round added one contact and deleted one.
 		expect(d.state.size).toBe(10000);
+		const { pages: again } = await d.pull();
+		expect(again.flatMap((p) => p.patch)).toEqual([]);
 	});
 });
 
-describe("SYNC_PULL_MAX_LIMIT", () => {
+describe("SYNC_PULL_MAX_LIMIT and SYNC_PUSH_MAX_PATCH", () => {
+	let capped: TestApp;
+	beforeAll(async () => {
+		capped = await startTestApp({ SYNC_PULL_MAX_LIMIT: "2", SYNC_PUSH_MAX_PATCH: "2" });
+	});
+	afterAll(async () => {
+		await capped?.stop();
+	});
+
 	test("caps a pull's limit: asking for 100 rows with a cap of 2 gives pages of 2", async () => {
-		const capped = await startTestApp({ SYNC_PULL_MAX_LIMIT: "2" });
-		try {
-			const owner = await register(capped);
-			for (let i = 0; i < 5; i++) await createContact(capped, owner.accessToken, { name: `p${i}` });
-			const d = new Device(capped, owner.accessToken);
-			const { pages } = await d.pull(100);
-			expect(pages.map((p) => p.patch.filter((o: any) => o.op === "put").length)).toEqual([2, 2, 1]);
-			expect(d.state.size).toBe(5);
-		} finally {
-			await capped.stop();
-		}
+		const owner = await register(capped);
+		for (let i = 0; i < 5; i++) await createContact(capped, owner.accessToken, { name: `p${i}` });
+		const d = new Device(capped, owner.accessToken);
+		const { pages } = await d.pull(100);
+		expect(pages.map((p) => p.patch.filter((o: any) => o.op === "put").length)).toEqual([2, 2, 1]);
+		expect(d.state.size).toBe(5);
+	});
+
+	test("a push that changed more rows than the cap answers no patch and cookie null; the pull brings them", async () => {
+		const owner = await register(capped);
+		const d = new Device(capped, owner.accessToken);
+		await d.pull();
+		for (let i = 0; i < 2; i++) d.mutate("createContact", { id: newId(), name: `s${i}` });
+		const small = await d.push();
+		expect(small.patch.length).toBe(2);
+		expect(small.cookie).not.toBeNull();
+		for (let i = 0; i < 3; i++) d.mutate("createContact", { id: newId(), name: `b${i}` });
+		const big = await d.push();
+		expect(big.results.map((r: any) => r.status)).toEqual(["applied", "applied", "applied"]);
+		expect(big.patch).toEqual([]);
+		expect(big.cookie).toBeNull();
+		expect(d.state.size).toBe(2);
+		const { pages } = await d.pull();
+		expect(pages.length).toBe(2);
+		expect(sorted(d.state)).toEqual(sorted(await serverState(capped, owner.userId)));
+		expect(d.state.size).toBe(5);
 	});
 });

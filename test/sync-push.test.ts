@@ -5,6 +5,7 @@
  * group belongs to its first user, and push and REST are one model.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
+import { pushEdge } from "../src/sync/edge.ts";
 import type { TestApp } from "./support/app.ts";
 import { withSignedInUser } from "./support/debts.ts";
 import { Device, newId } from "./support/sync.ts";
@@ -131,6 +132,49 @@ describe("push", () => {
 			"duplicate",
 			"duplicate",
 		]);
+	});
+
+	test("a reminder whose rule has no occurrence is rejected (422 on rrule), and the queue goes on", async () => {
+		const d = new Device(app, user.accessToken);
+		const [bad, kept, after] = [newId(), newId(), newId()];
+		const rrule = "FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=2";
+		const reminder = { title: "r", dueAt: "2030-01-01T09:00", timeZone: "UTC" };
+		const res = await d.rawPush([
+			{ id: 1, name: "createReminder", args: { id: kept, ...reminder, rrule: "FREQ=DAILY" } },
+			{ id: 2, name: "createReminder", args: { id: bad, ...reminder, rrule } },
+			{ id: 3, name: "updateReminder", args: { id: kept, rrule: "FREQ=YEARLY;BYWEEKNO=53;BYMONTH=1" } },
+			{ id: 4, ...contact(after, "After") },
+		]);
+		expect(res.status).toBe(200);
+		expect(res.body.results.map((r: any) => [r.status, r.error?.status, r.error?.details?.field])).toEqual([
+			["applied", undefined, undefined],
+			["rejected", 422, "rrule"],
+			["rejected", 422, "rrule"],
+			["applied", undefined, undefined],
+		]);
+		expect(res.body.lastMutationIds[d.clientId]).toBe(4);
+		expect((await app.db.sql`select 1 from reminders where id = ${bad}`).length).toBe(0);
+		const [row] = await app.db.sql`select rrule from reminders where id = ${kept}`;
+		expect(row!.rrule).toBe("FREQ=DAILY");
+	});
+
+	test("only transient failures are retried: any other error is consumed as rejected with a 500 body", () => {
+		for (const code of ["40001", "40P01", "08006", "53300", "57014", "57P01", "58030", "55P03"])
+			expect({ code, r: pushEdge.reject(Object.assign(new Error("db"), { code })) }).toEqual({
+				code,
+				r: undefined,
+			});
+		for (const code of ["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECT_TIMEOUT", "ECONNREFUSED"])
+			expect({ code, r: pushEdge.reject(Object.assign(new Error("net"), { code })) }).toEqual({
+				code,
+				r: undefined,
+			});
+		expect(pushEdge.reject(pushEdge.unavailable())).toBeUndefined();
+		const internal = { status: 500, code: "internal", message: "internal server error" };
+		expect(pushEdge.reject(new Error("Maximum iterations (10000) exceeded"))).toEqual(internal);
+		expect(pushEdge.reject(new TypeError("x is undefined"))).toEqual(internal);
+		expect(pushEdge.reject(Object.assign(new Error("syntax"), { code: "42601" }))).toEqual(internal);
+		expect(pushEdge.reject(Object.assign(new Error("check"), { code: "23514" }))?.status).toBe(422);
 	});
 
 	test("a NUL in one mutation rejects that mutation (the REST body's error), not the whole queue", async () => {

@@ -234,7 +234,7 @@ export function createTransactionService(deps: { sql: Sql }) {
 export type TransactionService = ReturnType<typeof createTransactionService>;
 
 /** Lock order: the transaction's contact row first, then the transaction is read (deleted ones too). */
-async function lockContactFor(
+export async function lockContactFor(
 	tx: Tx,
 	ownerId: string,
 	id: string,

@@ -221,9 +221,16 @@ function compile(s: Schedule): Compiled {
 	}
 	return {
 		next(after) {
-			const z = after
-				? rule.next(after.toZonedDateTime("UTC"))
-				: rule.next(start.toZonedDateTime("UTC"), true);
+			let z: Temporal.ZonedDateTime | null;
+			try {
+				z = after ? rule.next(after.toZonedDateTime("UTC")) : rule.next(start.toZonedDateTime("UTC"), true);
+			} catch (error) {
+				// The library gives up on rules with no occurrence (BYMONTHDAY=31;BYMONTH=2): the rule's fault.
+				throw new ScheduleInvalid(
+					"rrule",
+					`rrule has no occurrence the library can find: ${(error as Error).message}`,
+				);
+			}
 			if (!z) return null;
 			const wall = z.toPlainDateTime();
 			if (parsed.untilWall && Temporal.PlainDateTime.compare(wall, parsed.untilWall) > 0) return null;

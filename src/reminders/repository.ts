@@ -93,6 +93,18 @@ export async function insertReminder(
 	return inserted!;
 }
 
+/**
+ * Whether a client-chosen reminder id was another user's: reminders are
+ * deleted for good, but the sync index (sync_rows, 00010_sync.sql) keeps the
+ * id's entry (live or a tombstone) for that user's devices. Reusing the id
+ * would move the entry to the new owner and erase the other's tombstone.
+ */
+export async function reminderIdTakenElsewhere(sql: Sql, id: string, ownerId: string): Promise<boolean> {
+	const [row] = await sql`
+		select 1 from sync_rows where entity = 'reminder' and id = ${id} and owner_id <> ${ownerId}`;
+	return row !== undefined;
+}
+
 export async function findOwnedReminder(
 	sql: Sql,
 	id: string,

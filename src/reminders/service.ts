@@ -38,6 +38,7 @@ import {
 	ownerTimeZone,
 	type ReminderFields,
 	type ReminderRow,
+	reminderIdTakenElsewhere,
 	toReminderView,
 	updateReminder,
 } from "./repository.ts";
@@ -130,13 +131,15 @@ export function createReminderService(deps: { sql: Sql }) {
 
 	return {
 		async create(ownerId: string, input: CreateReminderBody): Promise<ReminderView> {
+			const exists = () => new Conflict("a reminder with this id exists", { field: "id" });
 			return onUniqueViolation(
 				() =>
 					sql.begin(async (tx) => {
+						if (input.id && (await reminderIdTakenElsewhere(tx, input.id, ownerId))) throw exists();
 						const f = await resolve(tx, ownerId, input);
 						return toReminderView(await insertReminder(tx, ownerId, input.id, f));
 					}),
-				() => new Conflict("a reminder with this id exists", { field: "id" }),
+				exists,
 			);
 		},
 

@@ -23,7 +23,7 @@ export interface PushEdge {
 		def: (typeof MUTATIONS)[MutationName];
 		args: Record<string, unknown>;
 	};
-	/** The REST error body of what can never apply; undefined for a transient failure. */
+	/** The error body of a mutation that is consumed; undefined for a transient failure (retried). */
 	reject(error: unknown): Rejection | undefined;
 	unavailable(): Error;
 }
@@ -53,14 +53,32 @@ export const pushEdge: PushEdge = {
 		}
 		if (error instanceof HttpError && error.status >= 400 && error.status < 500)
 			return { status: error.status, code: error.code, message: error.message, details: error.details };
+		if (transient(error)) return undefined;
 		// Data exceptions and integrity violations no service mapped: the same input fails every time.
 		const code = (error as { code?: unknown })?.code;
 		if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code))
 			return { status: 422, code: "unprocessable", message: "the database refused the change" };
-		return undefined;
+		// Anything else is a bug the same mutation would hit again: consumed (and logged), not retried forever.
+		return { status: 500, code: "internal", message: "internal server error" };
 	},
 	unavailable: () =>
 		new HttpError(503, "unavailable", "the push could not be applied now; retry it", undefined, {
 			"retry-after": "1",
 		}),
 };
+
+/** SQLSTATE classes that say "not now": connection (08), rollback (40), resources (53), operator (57), system (58). */
+const TRANSIENT_SQLSTATE = /^(08|40|53|57|58)[0-9A-Z]{3}$|^55P03$/;
+/** postgres.js and socket errors of a lost or unreachable database. */
+const TRANSIENT_CONNECTION =
+	/^(CONNECTION_(CLOSED|ENDED|DESTROYED)|CONNECT_TIMEOUT|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)$/;
+
+/** A failure that another try may not hit: the mutation is not consumed and the push answers 503. */
+export function transient(error: unknown): boolean {
+	if (error instanceof HttpError) return error.status === 503;
+	const e = error as { code?: unknown; errno?: unknown } | undefined;
+	for (const code of [e?.code, e?.errno])
+		if (typeof code === "string" && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_CONNECTION.test(code)))
+			return true;
+	return false;
+}

@@ -20,7 +20,7 @@ export const syncFeature = defineFeature({
 		return syncRoutes({
 			auth,
 			sockets,
-			push: createPushService({ sql, log, edge: pushEdge }),
+			push: createPushService({ sql, log, edge: pushEdge, settings }),
 			pull: createPullService({ sql, settings }),
 		});
 	},

@@ -132,7 +132,10 @@ export const PushResult = t.Object({
 			"the client's new baseline when nothing but this push changed its user's data since the `cookie` it sent " +
 			"(apply `patch`, adopt it, and its own writes are never pulled back); null: pull to catch up",
 	}),
-	patch: t.Array(PatchOp, { description: "the rows this push changed, as they stand on the server" }),
+	patch: t.Array(PatchOp, {
+		description:
+			"the rows this push changed, as they stand on the server; empty (and `cookie` null) past SYNC_PUSH_MAX_PATCH",
+	}),
 });
 
 export const PullBody = t.Object({
@@ -156,7 +159,10 @@ export const PullResult = t.Object({
 		description: "the group's clients' last mutation ids, as of the pulled state",
 	}),
 	patch: t.Array(PatchOp),
-	hasMore: t.Boolean(),
+	hasMore: t.Boolean({
+		description:
+			"true: more pages follow (also when rows changed during this pull: it goes on over them); false: adopt `cookie`",
+	}),
 });
 
 export type PushBody = typeof PushBody.static;

@@ -3,13 +3,14 @@
  * run through the same domain service (inside the push's transaction, see
  * scoped-sql.ts). Arguments are checked with the REST body's schema; a
  * create needs a client-chosen UUID v7 `id` (devices create offline).
- * Updates resolve conflicts per field (conflicts.ts); an update or delete of
+ * Updates resolve conflicts per field, the money fields as one group (conflicts.ts); an update or delete of
  * a deleted row is `gone` (restore is explicit).
  */
 import type { TObject } from "@sinclair/typebox";
 import { t } from "elysia";
+import type { TransactionSql } from "postgres";
 import { createBalanceService } from "../debts/balances-service.ts";
-import { findContact } from "../debts/contacts-repository.ts";
+import { lockContact } from "../debts/contacts-repository.ts";
 import { createContactService } from "../debts/contacts-service.ts";
 import {
 	CreateContactBody,
@@ -21,8 +22,8 @@ import {
 	UuidV7,
 } from "../debts/model.ts";
 import { amountOf } from "../debts/money.ts";
-import { findTransaction, toTransactionView } from "../debts/transactions-repository.ts";
-import { createTransactionService } from "../debts/transactions-service.ts";
+import { toTransactionView } from "../debts/transactions-repository.ts";
+import { createTransactionService, lockContactFor } from "../debts/transactions-service.ts";
 import { Invalid, NotFound } from "../errors.ts";
 import type { Queryable, Sql } from "../infra/db/sql.ts";
 import { CreateReminderBody, UpdateReminderBody } from "../reminders/model.ts";
@@ -63,8 +64,9 @@ const services = (sql: Sql) => ({
 	reminders: createReminderService({ sql }),
 });
 
+/** Read under the contact's lock (taken first, as every write of it does): a REST delete meanwhile is `gone`. */
 async function contactState(tx: Queryable, ownerId: string, id: string): Promise<"live" | "deleted"> {
-	const row = await findContact(tx, ownerId, id, true);
+	const row = await lockContact(tx, ownerId, id, true);
 	if (!row) throw new NotFound("contact");
 	return row.deleted_at ? "deleted" : "live";
 }
@@ -89,13 +91,23 @@ function minorOf(fields: Args | undefined, currency: string): Args | undefined {
 	return { ...rest, amountMinor: amountOf({ amount }, fields.currency ?? currency) };
 }
 
+/**
+ * The transaction read under its contact's lock (the debts services' lock order), so a REST write
+ * either committed before (merged against, or `gone`) or waits for this push: never overwritten unseen.
+ */
+const lockedTransaction = (ctx: MutationContext, id: string) =>
+	lockContactFor(ctx.tx as TransactionSql, ctx.ownerId, id, (tx, owner, contactId) =>
+		lockContact(tx, owner, contactId, true),
+	);
+
 async function updateTransaction(ctx: MutationContext, args: Args): Promise<Outcome> {
-	const row = await findTransaction(ctx.tx, ctx.ownerId, args.id, true);
+	const row = await lockedTransaction(ctx, args.id);
 	if (!row) throw new NotFound("transaction");
 	if (row.deleted_at) return gone;
 	const server = toTransactionView(row) as unknown as Args;
 	const { change, conflicts } = mergeUpdate(
-		minorOf(args, row.currency)!,
+		// A decimal amount is in its own change's currency, else in the one the device saw (base), else the row's.
+		minorOf(args, typeof ctx.base?.currency === "string" ? ctx.base.currency : row.currency)!,
 		minorOf(ctx.base, row.currency),
 		server,
 		MONEY,
@@ -162,7 +174,7 @@ export const MUTATIONS: Record<MutationName, MutationDef> = {
 	deleteTransaction: {
 		args: WithId,
 		async apply(ctx, args) {
-			const row = await findTransaction(ctx.tx, ctx.ownerId, args.id, true);
+			const row = await lockedTransaction(ctx, args.id);
 			if (!row) throw new NotFound("transaction");
 			if (row.deleted_at) return gone;
 			await services(ctx.sql).transactions.remove(ctx.ownerId, args.id);

@@ -2,11 +2,14 @@
  * Pull: the user's changes after the client's cookie, in pages. The first
  * page fixes the version bound (the user's current version, read in a
  * REPEATABLE READ snapshot together with the group's last mutation ids);
- * every later page reads up to the same bound, so the pages together are one
- * consistent cut even while writes go on (a row changed meanwhile moves
- * above the bound and comes with the next pull). No cookie, an unknown one,
- * one from the future, or one older than the purged tombstones: `clear` and a
- * full snapshot of the live rows.
+ * later pages read up to the same bound. A row changed meanwhile moves above
+ * the bound (it may not have been sent yet), so the last page of a pass
+ * checks the user's version: if it moved, the pull goes on (`hasMore`) with
+ * a pass over (old bound, new bound] and the lastMutationIds read with the
+ * new bound. The client adopts a cookie only after a pass in which nothing
+ * moved: its state is then the server's at that cookie. No cookie, an
+ * unknown one, one from the future, or one older than the purged tombstones:
+ * `clear` and a full snapshot of the live rows.
  */
 import { Forbidden } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
@@ -76,14 +79,20 @@ export function createPullService(deps: { sql: Sql; settings: SyncSettings }) {
 					...(await patchFor(tx, ownerId, sent)),
 				];
 				const last = sent.at(-1);
-				return {
-					cookie: hasMore
-						? pageCookie({ ...page, after: [last!.version, last!.entity, last!.id] })
-						: baselineCookie(page.bound),
-					lastMutationIds: page.lastMutationIds,
-					patch,
-					hasMore,
-				};
+				if (hasMore)
+					return {
+						cookie: pageCookie({ ...page, after: [last!.version, last!.entity, last!.id] }),
+						lastMutationIds: page.lastMutationIds,
+						patch,
+						hasMore,
+					};
+				if (state.version > page.bound) {
+					// Writes came in since the bound was fixed: a row not sent yet may have moved above it.
+					// The pass goes on over (bound, now] before the client adopts a cookie.
+					const next = await fresh(page.bound, false);
+					return { cookie: pageCookie(next), lastMutationIds: next.lastMutationIds, patch, hasMore: true };
+				}
+				return { cookie: baselineCookie(page.bound), lastMutationIds: page.lastMutationIds, patch, hasMore };
 			})) as PullResult;
 		},
 	};

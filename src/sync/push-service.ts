@@ -6,9 +6,11 @@
  * with the user's next version. A mutation that can never apply (validation,
  * not found, forbidden, a conflict the REST API answers 4xx) is rolled back
  * to the savepoint but still consumed (`rejected`, with the REST error body)
- * so it cannot block the queue. Anything else (database down, deadlock)
- * rolls the whole transaction back and the push answers 503: nothing of that
- * mutation is consumed, the client retries.
+ * so it cannot block the queue; so is one that fails for a reason no retry
+ * changes (a bug: `rejected` with a 500 body, logged). Only a transient
+ * failure (edge.ts `transient`: database unreachable, deadlock, lock or
+ * statement timeout, a 503) rolls the whole transaction back and the push
+ * answers 503: nothing of that mutation is consumed, the client retries.
  */
 import { Forbidden, Invalid } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
@@ -27,8 +29,8 @@ import {
 	setLastMutationId,
 	stampNow,
 } from "./repository.ts";
-
 import { scopedSql } from "./scoped-sql.ts";
+import type { SyncSettings } from "./settings.ts";
 
 type Mutation = PushBody["mutations"][number];
 
@@ -49,10 +51,16 @@ const syncMutations = counter(
 	["status"],
 );
 
-export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge }) {
+export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge; settings: SyncSettings }) {
 	const { sql, log, edge } = deps;
+	const maxPatch = deps.settings.pushMaxPatch;
 
-	async function one(ownerId: string, body: PushBody, m: Mutation): Promise<Applied | "gap"> {
+	async function one(
+		ownerId: string,
+		body: PushBody,
+		m: Mutation,
+		withPatch: boolean,
+	): Promise<Applied | "gap"> {
 		return (await sql.begin(async (tx) => {
 			const last = await lockClient(tx, body.clientGroupId, body.clientId);
 			if (m.id <= last) return { result: { id: m.id, status: "duplicate" } };
@@ -66,11 +74,13 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 			} catch (error) {
 				const rejection = edge.reject(error);
 				if (!rejection) throw error;
+				if (rejection.status >= 500)
+					log.error("sync push: mutation failed, consumed", { mutationId: m.id, error });
 				outcome = { status: "rejected", error: rejection };
 			}
 			const version = await setLastMutationId(tx, body.clientGroupId, body.clientId, m.id, ownerId);
 			await stampNow(tx);
-			const patch = await patchFor(tx, ownerId, await rowsAtVersion(tx, ownerId, version));
+			const patch = withPatch ? await patchFor(tx, ownerId, await rowsAtVersion(tx, ownerId, version)) : [];
 			return { result: { id: m.id, ...outcome }, version, patch };
 		})) as Applied | "gap";
 	}
@@ -85,10 +95,11 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 			let cursor: number | null = sent.kind === "baseline" ? sent.version : null;
 			const results: MutationResult[] = [];
 			const patch: PatchOp[] = [];
+			let overflow = false;
 			for (const m of body.mutations) {
 				let done: Applied | "gap";
 				try {
-					done = await one(ownerId, body, m);
+					done = await one(ownerId, body, m, !overflow);
 				} catch (error) {
 					log.warn("sync push: transient failure, not consumed", { mutationId: m.id, error });
 					syncPushFailures.inc();
@@ -100,6 +111,8 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 					// The cookie moves only while nothing but this push wrote the user's data.
 					cursor = cursor !== null && done.version === cursor + 1 ? done.version : null;
 					patch.push(...done.patch!);
+					// Too big for one response: the device pulls it in pages instead.
+					if (patch.length > maxPatch) overflow = true;
 				}
 			}
 			const lastId = await lastMutationId(sql, body.clientGroupId, body.clientId);
@@ -108,8 +121,8 @@ export function createPushService(deps: { sql: Sql; log: Logger; edge: PushEdge 
 			return {
 				results,
 				lastMutationIds: { [body.clientId]: lastId },
-				cookie: cursor === null ? null : baselineCookie(cursor),
-				patch,
+				cookie: cursor === null || overflow ? null : baselineCookie(cursor),
+				patch: overflow ? [] : patch,
 			};
 		},
 	};

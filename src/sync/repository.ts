@@ -12,15 +12,25 @@ import type { PatchOp } from "./model.ts";
 
 export type Entity = "contact" | "transaction" | "reminder";
 
-/** Claims the group for `userId` if it is new; returns the group's owner. */
+/**
+ * Claims the group for `userId` if it is new; returns the group's owner. A
+ * group another request inserted concurrently is not in this statement's
+ * snapshot (the insert waited for it, then did nothing): it is read again by
+ * a new statement, which sees it committed (or, had that insert rolled back,
+ * claims it again).
+ */
 export async function claimGroup(sql: Sql, id: string, userId: string): Promise<string> {
-	const [row] = await sql<{ user_id: string }[]>`
-		with claimed as (
-			insert into sync_client_groups (id, user_id) values (${id}, ${userId})
-			on conflict (id) do nothing returning user_id
-		)
-		select user_id from claimed union all select user_id from sync_client_groups where id = ${id} limit 1`;
-	return row!.user_id;
+	for (;;) {
+		const [row] = await sql<{ user_id: string }[]>`
+			with claimed as (
+				insert into sync_client_groups (id, user_id) values (${id}, ${userId})
+				on conflict (id) do nothing returning user_id
+			)
+			select user_id from claimed union all select user_id from sync_client_groups where id = ${id} limit 1`;
+		if (row) return row.user_id;
+		const [again] = await sql<{ user_id: string }[]>`select user_id from sync_client_groups where id = ${id}`;
+		if (again) return again.user_id;
+	}
 }
 
 /** The client's last mutation id, its row locked until the transaction ends (one push per client at a time). */
@@ -166,32 +176,41 @@ export async function patchFor(sql: Sql, userId: string, changed: ChangedRow[]):
 }
 
 /**
- * Purges tombstones older than the retention, raising each user's
- * `purged_through` in the same transaction. The users' version rows are
- * locked first (a writer locks its version row before its tombstones).
+ * Purges tombstones older than the retention, user by user, in transactions
+ * of at most `batch` tombstones (lowest versions first), each raising the
+ * user's `purged_through` to the highest version it purged. Each locks the
+ * user's version row first (a writer locks its version row before its
+ * tombstones), so a batch holds up only that user's writers, briefly.
  */
-export async function purgeTombstones(pool: Pool, retentionDays: number): Promise<number> {
-	return (await pool.begin(async (tx) => {
-		const users = await tx<{ user_id: string }[]>`
-			select user_id from sync_versions
-			where user_id in (
-				select distinct owner_id from sync_rows
-				where deleted and changed_at < now() - make_interval(days => ${retentionDays})
-			)
-			order by user_id for update`;
-		if (users.length === 0) return 0;
-		const [row] = await tx<{ n: number }[]>`
-			with purged as (
-				delete from sync_rows
-				where deleted and changed_at < now() - make_interval(days => ${retentionDays})
-				  and owner_id in ${tx(users.map((u) => u.user_id))}
-				returning owner_id, version
-			), raised as (
-				update sync_versions v set purged_through = greatest(v.purged_through, p.top)
-				from (select owner_id, max(version) as top from purged group by owner_id) p
-				where v.user_id = p.owner_id
-			)
-			select count(*)::int as n from purged`;
-		return row!.n;
-	})) as number;
+export async function purgeTombstones(pool: Pool, retentionDays: number, batch = 1000): Promise<number> {
+	const users = await pool<{ owner_id: string }[]>`
+		select distinct owner_id from sync_rows
+		where deleted and changed_at < now() - make_interval(days => ${retentionDays})
+		order by owner_id`;
+	let purged = 0;
+	for (const { owner_id: userId } of users)
+		for (;;) {
+			const n = (await pool.begin(async (tx) => {
+				await tx`select 1 from sync_versions where user_id = ${userId} for update`;
+				const [row] = await tx<{ n: number }[]>`
+					with purged as (
+						delete from sync_rows where (entity, id) in (
+							select entity, id from sync_rows
+							where owner_id = ${userId} and deleted
+							  and changed_at < now() - make_interval(days => ${retentionDays})
+							order by version limit ${batch}
+						)
+						returning version
+					), raised as (
+						update sync_versions v set purged_through = greatest(v.purged_through, p.top)
+						from (select max(version) as top from purged) p
+						where v.user_id = ${userId} and p.top is not null
+					)
+					select count(*)::int as n from purged`;
+				return row!.n;
+			})) as number;
+			purged += n;
+			if (n < batch) break;
+		}
+	return purged;
 }

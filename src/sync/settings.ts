@@ -8,6 +8,8 @@ export const syncConfig = Config.all({
 	tombstoneRetentionDays: int("SYNC_TOMBSTONE_RETENTION_DAYS", 90),
 	/** The most patch entries one pull page may carry (a request's `limit` is capped to it). */
 	pullMaxLimit: int("SYNC_PULL_MAX_LIMIT", 1000),
+	/** The most patch entries a push response carries; past it the patch is left out and the cookie is null (pull). */
+	pushMaxPatch: int("SYNC_PUSH_MAX_PATCH", 1000),
 });
 
 export type SyncSettings = typeof syncConfig extends Config.Config<infer A> ? A : never;
@@ -17,6 +19,7 @@ export const SYNC = "sync";
 export const SYNC_DEFAULTS: SyncSettings = {
 	tombstoneRetentionDays: 90,
 	pullMaxLimit: 1000,
+	pushMaxPatch: 1000,
 };
 
 export const syncSettings = (config: HeraldConfig): SyncSettings =>

@@ -7,6 +7,7 @@
  */
 import { patchFor } from "../../src/sync/repository.ts";
 import type { TestApp } from "./app.ts";
+import { eventually } from "./wait.ts";
 
 type Op =
 	| { op: "clear" }
@@ -132,3 +133,39 @@ export async function serverState(app: TestApp, userId: string): Promise<Map<str
 	);
 	return new Map(patch.map((p) => [(p as { key: string }).key, (p as { value: Record<string, any> }).value]));
 }
+
+/** Runs `work` in a transaction held open until `release()`; resolves once `work` is done. */
+export async function holdTransaction(app: TestApp, work: (tx: any) => Promise<unknown>) {
+	let release!: () => void;
+	const held = new Promise<void>((r) => {
+		release = r;
+	});
+	let done!: () => void;
+	const isDone = new Promise<void>((r) => {
+		done = r;
+	});
+	const holder = app.db.sql.begin(async (tx) => {
+		await work(tx);
+		done();
+		await held;
+	});
+	await isDone;
+	return {
+		async release() {
+			release();
+			await holder;
+		},
+	};
+}
+
+/** Resolves once a backend of this database waits for a lock in a query matching `like`. */
+export const waitingForLock = (app: TestApp, like: string) =>
+	eventually(
+		async () =>
+			(
+				await app.db.sql`
+					select 1 from pg_stat_activity
+					where datname = current_database() and wait_event_type = 'Lock' and query ilike ${like}`
+			).length > 0,
+		{ what: `a query like ${like} waiting for a lock` },
+	);
