@@ -282,6 +282,19 @@ export const StatsView = t.Object({
 			status: t.String(),
 			score: t.Integer(),
 			rank: t.Integer(),
+			timeZone: t.String({ description: "the competition's zone: its days' boundaries" }),
+			days: t.Array(
+				t.Object({
+					date: t.String({ description: "YYYY-MM-DD in the competition's zone" }),
+					hours: t.Number({ description: "23 or 25 at DST changes" }),
+					value: t.Integer({ description: "the competition's metric that day, within its window" }),
+				}),
+				{ description: "from the competition's first day to today or its last day" },
+			),
+			streaks: t.Object({
+				current: t.Integer({ description: "consecutive active days in the competition up to today" }),
+				longest: t.Integer({ description: "the longest run of active days in the competition" }),
+			}),
 		}),
 	),
 	bests: t.Object(
