@@ -166,8 +166,11 @@ export function fitnessRoutes(d: FitnessRouteDeps) {
 			})
 			.get(
 				"/leaderboard/:competition_id",
-				({ principal, params, query }) =>
-					d.leaderboards.read(params.competition_id, principal.user.id, query),
+				async ({ principal, params, query }) =>
+					// Serialised by the service (cached per page and per caller); the schema below documents it.
+					new Response(await d.leaderboards.readJson(params.competition_id, principal.user.id, query), {
+						headers: { "content-type": "application/json" },
+					}),
 				{
 					auth: true,
 					params: CompetitionIdParams,
