@@ -103,6 +103,7 @@ export const CompetitionListQuery = t.Object({
 	cursor: t.Optional(t.String({ maxLength: 200, description: "nextCursor of the previous page" })),
 });
 export const CompetitionParams = t.Object({ id: Uuid });
+export const ParticipantParams = t.Object({ id: Uuid, userId: Uuid });
 export const CompetitionIdParams = t.Object({ competition_id: Uuid });
 
 const Count = (description: string) => t.Optional(JsonInt({ minimum: 0, maximum: 10_000_000, description }));
