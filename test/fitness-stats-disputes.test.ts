@@ -50,7 +50,15 @@ describe("stats", () => {
 		expect(hours.has(25)).toBe(true);
 		expect([...hours].every((h) => h === 23 || h === 24 || h === 25)).toBe(true);
 		expect(own.body.competitions).toEqual([
-			{ competitionId: c.id, name: "Step challenge", metric: "steps", status: "open", score: 3000, rank: 1 },
+			expect.objectContaining({
+				competitionId: c.id,
+				name: "Step challenge",
+				metric: "steps",
+				status: "open",
+				score: 3000,
+				rank: 1,
+				timeZone: "Europe/Berlin",
+			}),
 		]);
 		expect(
 			(await t.request("GET", `/api/v1/fitness/stats/${user.userId}`, { token: mate.accessToken })).status,

@@ -111,6 +111,16 @@ function checkPayout(bps: number[] | undefined): void {
 		throw new Invalid("payoutBps must sum to 10000 (100 %)", { field: "payoutBps" });
 }
 
+/** Whether the organiser removed `userId` from the competition (the audit is the record). */
+async function removedByOrganiser(tx: Queryable, competitionId: string, userId: string): Promise<boolean> {
+	const [row] = await tx<{ removed: boolean }[]>`
+		select exists (
+		  select 1 from competition_audit
+		  where competition_id = ${competitionId} and action = 'participant_removed' and details->>'userId' = ${userId}
+		) as removed`;
+	return row!.removed;
+}
+
 /** Whether `viewer` may see `c` at all (a draft is its organiser's alone). */
 export const visibleTo = (c: CompetitionRow, viewer: string) =>
 	c.status !== "draft" || c.organiser_id === viewer;
@@ -248,6 +258,8 @@ export function createCompetitionService(deps: { sql: Sql; boards: Leaderboards 
 					throw new Conflict(`a ${c.status} competition cannot be joined`);
 				if (c.max_participants !== null && c.participants >= c.max_participants)
 					throw new Conflict("the competition is full");
+				if (await removedByOrganiser(tx, id, userId))
+					throw new Forbidden("the organiser removed you from this competition");
 				await tx`insert into competition_participants (competition_id, user_id) values (${id}, ${userId})`;
 				const score = await computeScore(tx, c, userId);
 				const [row] = await tx<ScoreRow[]>`
@@ -277,6 +289,29 @@ export function createCompetitionService(deps: { sql: Sql; boards: Leaderboards 
 					where competition_id = ${id} and user_id = ${userId}
 					returning user_id::text, score::float8 as score, reached_at, version::float8 as version, removed, excluded`;
 				await audit(tx, id, userId, "left");
+				return { c, row };
+			});
+			if (row) await publish(id, c.starts_at, [row]);
+		},
+
+		/**
+		 * The organiser removes a participant before the end: off the board at once, an audit row,
+		 * and no rejoining (join checks the audit). Not a participant: 404.
+		 */
+		async removeParticipant(organiserId: string, id: string, userId: string): Promise<void> {
+			const { c, row } = await sql.begin(async (tx) => {
+				const c = await owned(tx, id, organiserId);
+				if (c.status !== "open" && c.status !== "running")
+					throw new Conflict(`participants of a ${c.status} competition cannot be removed`);
+				const gone = await tx`
+					delete from competition_participants where competition_id = ${id} and user_id = ${userId}
+					returning user_id`;
+				if (gone.length === 0) throw new NotFound("participant");
+				const [row] = await tx<ScoreRow[]>`
+					update competition_scores set removed = true, version = version + 1
+					where competition_id = ${id} and user_id = ${userId}
+					returning user_id::text, score::float8 as score, reached_at, version::float8 as version, removed, excluded`;
+				await audit(tx, id, organiserId, "participant_removed", { userId });
 				return { c, row };
 			});
 			if (row) await publish(id, c.starts_at, [row]);

@@ -38,13 +38,25 @@ interface Batch {
 interface Cached {
 	at: number;
 	read: BoardRead;
+	/** `"total":…,"entries":[…],"nextCursor":…`, serialised once per cached page. */
+	json?: string;
 }
+
+interface Own {
+	at: number;
+	entries: BoardEntry[];
+	/** `"me":…,"neighbours":[…]`, serialised once per cached neighbourhood. */
+	json?: string;
+}
+
+/** Exactly the response schema's fields (the serialised path skips Elysia's response cleaning). */
+const entry = (e: BoardEntry) => ({ rank: e.rank, userId: e.userId, score: e.score, reachedAt: e.reachedAt });
 
 export function createLeaderboardService(deps: { sql: Sql; boards: Leaderboards; cacheMs: number }) {
 	const { sql, boards, cacheMs } = deps;
 	const metas = new Map<string, { at: number; meta: Promise<Meta | undefined> }>();
 	const pages = new Map<string, Cached>();
-	const mine = new Map<string, { at: number; entries: BoardEntry[] }>();
+	const mine = new Map<string, Own>();
 	const batches = new Map<string, Batch>();
 	const rebuilds = new Map<string, Promise<unknown>>();
 	const fresh = (at: number) => performance.now() - at < cacheMs;
@@ -109,6 +121,38 @@ export function createLeaderboardService(deps: { sql: Sql; boards: Leaderboards;
 		});
 	}
 
+	/**
+	 * Visibility first (a draft is its organiser's alone: 404 for anyone else, from the cached
+	 * competition row, so a hit asks Postgres nothing), then the cached page and the caller's
+	 * neighbourhood, or one batched Redis call for both.
+	 */
+	async function lookup(
+		competitionId: string,
+		userId: string,
+		query: { limit?: number; cursor?: string; around?: number },
+	): Promise<{ m: Meta; page: Cached; own: Own }> {
+		const m = await meta(competitionId);
+		if (!m || (m.status === "draft" && m.organiserId !== userId)) throw new NotFound("competition");
+		const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+		if (query.cursor !== undefined && !cursor) throw new Invalid("invalid cursor", { field: "cursor" });
+		const q: Query = { limit: query.limit ?? 10, cursor, around: query.around ?? 2 };
+		const pageKey = `${competitionId}|${q.limit}|${query.cursor ?? ""}|${q.around}`;
+		const ownKey = `${competitionId}|${q.around}|${userId}`;
+		const page = pages.get(pageKey);
+		const own = mine.get(ownKey);
+		if (page && fresh(page.at) && own && fresh(own.at)) return { m, page, own };
+		if (pages.size > 10_000) pages.clear();
+		if (mine.size > 100_000) mine.clear();
+		const read = await batched(pageKey, competitionId, m, q, userId);
+		const stored = pages.get(pageKey);
+		const storedOwn = mine.get(ownKey);
+		return {
+			m,
+			page: stored?.read === read ? stored : { at: 0, read },
+			own: storedOwn && stored?.read === read ? storedOwn : { at: 0, entries: read.around.get(userId) ?? [] },
+		};
+	}
+
 	return {
 		/** Rebuilds the board (single flight); the organiser's or an administrator's to ask. */
 		async rebuild(competitionId: string, userId: string, admin: boolean): Promise<{ members: number }> {
@@ -126,38 +170,42 @@ export function createLeaderboardService(deps: { sql: Sql; boards: Leaderboards;
 			return { members: row!.n };
 		},
 
+		/**
+		 * The page as its JSON text: a cache hit concatenates the page's and the
+		 * caller's serialised parts (no schema walk, no JSON.stringify per request).
+		 */
+		async readJson(
+			competitionId: string,
+			userId: string,
+			query: { limit?: number; cursor?: string; around?: number },
+		): Promise<string> {
+			const { m, page, own } = await lookup(competitionId, userId, query);
+			page.json ??= JSON.stringify({
+				total: page.read.total,
+				entries: page.read.entries.map(entry),
+				nextCursor: page.read.nextCursor,
+			}).slice(1, -1);
+			if (own.json === undefined) {
+				const me = own.entries.find((e) => e.userId === userId);
+				own.json = `"me":${JSON.stringify(me ? entry(me) : null)},"neighbours":${JSON.stringify(own.entries.map(entry))}`;
+			}
+			return `{"competitionId":${JSON.stringify(competitionId)},"status":${JSON.stringify(m.status)},${page.json},${own.json}}`;
+		},
+
 		async read(
 			competitionId: string,
 			userId: string,
 			query: { limit?: number; cursor?: string; around?: number },
 		): Promise<LeaderboardPage> {
-			const m = await meta(competitionId);
-			if (!m || (m.status === "draft" && m.organiserId !== userId)) throw new NotFound("competition");
-			const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-			if (query.cursor !== undefined && !cursor) throw new Invalid("invalid cursor", { field: "cursor" });
-			const q: Query = { limit: query.limit ?? 10, cursor, around: query.around ?? 2 };
-			const pageKey = `${competitionId}|${q.limit}|${query.cursor ?? ""}|${q.around}`;
-			const page = pages.get(pageKey);
-			const own = mine.get(`${competitionId}|${q.around}|${userId}`);
-			let read: BoardRead;
-			let neighbours: BoardEntry[];
-			if (page && fresh(page.at) && own && fresh(own.at)) {
-				read = page.read;
-				neighbours = own.entries;
-			} else {
-				read = await batched(pageKey, competitionId, m, q, userId);
-				neighbours = read.around.get(userId) ?? [];
-			}
-			if (pages.size > 10_000) pages.clear();
-			if (mine.size > 100_000) mine.clear();
+			const { m, page, own } = await lookup(competitionId, userId, query);
 			return {
 				competitionId,
 				status: m.status,
-				total: read.total,
-				entries: read.entries,
-				nextCursor: read.nextCursor,
-				me: neighbours.find((e) => e.userId === userId) ?? null,
-				neighbours,
+				total: page.read.total,
+				entries: page.read.entries,
+				nextCursor: page.read.nextCursor,
+				me: own.entries.find((e) => e.userId === userId) ?? null,
+				neighbours: own.entries,
 			};
 		},
 	};

@@ -103,6 +103,7 @@ export const CompetitionListQuery = t.Object({
 	cursor: t.Optional(t.String({ maxLength: 200, description: "nextCursor of the previous page" })),
 });
 export const CompetitionParams = t.Object({ id: Uuid });
+export const ParticipantParams = t.Object({ id: Uuid, userId: Uuid });
 export const CompetitionIdParams = t.Object({ competition_id: Uuid });
 
 const Count = (description: string) => t.Optional(JsonInt({ minimum: 0, maximum: 10_000_000, description }));
@@ -282,6 +283,19 @@ export const StatsView = t.Object({
 			status: t.String(),
 			score: t.Integer(),
 			rank: t.Integer(),
+			timeZone: t.String({ description: "the competition's zone: its days' boundaries" }),
+			days: t.Array(
+				t.Object({
+					date: t.String({ description: "YYYY-MM-DD in the competition's zone" }),
+					hours: t.Number({ description: "23 or 25 at DST changes" }),
+					value: t.Integer({ description: "the competition's metric that day, within its window" }),
+				}),
+				{ description: "from the competition's first day to today or its last day" },
+			),
+			streaks: t.Object({
+				current: t.Integer({ description: "consecutive active days in the competition up to today" }),
+				longest: t.Integer({ description: "the longest run of active days in the competition" }),
+			}),
 		}),
 	),
 	bests: t.Object(

@@ -18,6 +18,7 @@ import {
 	ErrorBody,
 	LeaderboardQuery,
 	LeaderboardView,
+	ParticipantParams,
 	StatsParams,
 	StatsQuery,
 	StatsView,
@@ -110,10 +111,19 @@ export function competitionRoutes(d: FitnessRouteDeps) {
 		)
 		.post("/:id/join", ({ principal, params }) => competitions.join(principal.user.id, params.id), {
 			...one,
-			response: { 200: CompetitionView, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+			response: {
+				200: CompetitionView,
+				401: ErrorBody,
+				403: ErrorBody,
+				404: ErrorBody,
+				409: ErrorBody,
+				422: ErrorBody,
+			},
 			detail: {
 				summary: "Join (idempotent)",
-				description: "While open or running and not full. Records already synced for the window count.",
+				description:
+					"While open or running and not full (409), unless the organiser removed the caller (403). " +
+					"Records already synced for the window count.",
 			},
 		})
 		.post(
@@ -126,6 +136,32 @@ export function competitionRoutes(d: FitnessRouteDeps) {
 				...one,
 				response: { 204: NoContent, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
 				detail: { summary: "Leave before the end (idempotent); the leaderboard drops the caller" },
+			},
+		)
+		.delete(
+			"/:id/participants/:userId",
+			async ({ principal, params, set }) => {
+				await competitions.removeParticipant(principal.user.id, params.id, params.userId);
+				set.status = 204;
+			},
+			{
+				auth: true,
+				params: ParticipantParams,
+				response: {
+					204: NoContent,
+					401: ErrorBody,
+					403: ErrorBody,
+					404: ErrorBody,
+					409: ErrorBody,
+					422: ErrorBody,
+				},
+				detail: {
+					summary: "Remove a participant (organiser; before the end)",
+					description:
+						"The participant leaves the leaderboard at once and cannot join again; an audit row " +
+						"`participant_removed` records who removed whom. Not a participant: 404. After the end " +
+						"a participant is excluded through a dispute instead.",
+				},
 			},
 		);
 }
@@ -166,8 +202,11 @@ export function fitnessRoutes(d: FitnessRouteDeps) {
 			})
 			.get(
 				"/leaderboard/:competition_id",
-				({ principal, params, query }) =>
-					d.leaderboards.read(params.competition_id, principal.user.id, query),
+				async ({ principal, params, query }) =>
+					// Serialised by the service (cached per page and per caller); the schema below documents it.
+					new Response(await d.leaderboards.readJson(params.competition_id, principal.user.id, query), {
+						headers: { "content-type": "application/json" },
+					}),
 				{
 					auth: true,
 					params: CompetitionIdParams,

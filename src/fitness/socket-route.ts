@@ -1,6 +1,7 @@
 /**
  * `WS /ws/leaderboard/:competition_id`: `{ type: "ready" }`, then a
- * `leaderboard_snapshot` (the top entries), then `leaderboard_update`s, at
+ * `leaderboard_snapshot` (the top entries, the caller's own entry `me` and its
+ * `neighbours`), then `leaderboard_update`s (the same, per socket), at
  * most one per LEADERBOARD_PUSH_INTERVAL_MS. A reader too slow to take them
  * is closed with 4429 once LEADERBOARD_SOCKET_MAX_BUFFERED_BYTES are unsent;
  * it reconnects and gets a fresh snapshot. A draft of another organiser is a
@@ -11,7 +12,7 @@ import { NotFound } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import { type RealtimeSockets, TokenQuery } from "../realtime/sockets.ts";
 import type { Leaderboards } from "./leaderboard.ts";
-import { LEADERBOARD_TOPIC, topReader } from "./leaderboard-topic.ts";
+import { boardReader, LEADERBOARD_TOPIC } from "./leaderboard-topic.ts";
 
 export function leaderboardSocketRoute(deps: {
 	sql: Sql;
@@ -20,7 +21,7 @@ export function leaderboardSocketRoute(deps: {
 	maxBufferedBytes: number;
 }) {
 	const { sockets, sql } = deps;
-	const top = topReader(deps);
+	const read = boardReader(deps);
 	return new Elysia({ name: "herald/leaderboard-socket", detail: { tags: ["realtime"] } })
 		.use(sockets.plugin)
 		.ws("/ws/leaderboard/:competition_id", {
@@ -37,9 +38,12 @@ export function leaderboardSocketRoute(deps: {
 				const id = ws.data.params.competition_id;
 				sockets.open(ws, LEADERBOARD_TOPIC, id, {
 					maxBufferedBytes: deps.maxBufferedBytes,
-					onReady: (send) => {
-						void top({ sql }, id, "leaderboard_snapshot")
-							.then((message) => message && send(message))
+					onReady: (send, userId) => {
+						void read({ sql }, id, "leaderboard_snapshot", [userId])
+							.then((messages) => {
+								const message = messages?.get(userId);
+								if (message) send(message);
+							})
 							.catch(() => ws.close(1011, "snapshot failed"));
 					},
 				});

@@ -3,13 +3,16 @@
  * deleted, not flagged) per day and per ISO week in their profile time zone
  * (real calendar days: 23 or 25 hours at DST changes), with the overlap rule
  * applied per day, their competitions with score and rank, the best day per
- * metric and their activity streaks within the range. Visible to the user
+ * metric and their activity streaks within the range. Each competition's own
+ * figures (its metric per day, its streaks) use the competition's zone and
+ * window, from its start to today or its end. Visible to the user
  * and to anyone who shares a competition with them; anyone else gets 404.
  */
 import { Temporal } from "temporal-polyfill";
 import { NotFound } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import { scoreRecords } from "./scoring.ts";
+import { streaks, zoneDays } from "./zone-days.ts";
 
 const METRICS = [
 	["steps", "steps"],
@@ -90,16 +93,7 @@ export function createStatsService(deps: { sql: Sql }) {
 				for (const [name] of METRICS) w[name] += day[name];
 				weeks.set(week, w);
 			}
-			const active = days.map((d) => d.steps > 0 || d.activeMinutes > 0);
-			let longest = 0;
-			let run = 0;
-			for (const a of active) {
-				run = a ? run + 1 : 0;
-				longest = Math.max(longest, run);
-			}
-			let current = 0;
-			// Today may not have started yet: a streak ending yesterday is still current.
-			for (let i = active.length - (active.at(-1) ? 1 : 2); i >= 0 && active[i]; i--) current++;
+			const { current, longest } = streaks(days.map((d) => d.steps > 0 || d.activeMinutes > 0));
 			const bests = Object.fromEntries(
 				METRICS.map(([name]) => {
 					const best = days.reduce<(typeof days)[number] | undefined>(
@@ -109,16 +103,16 @@ export function createStatsService(deps: { sql: Sql }) {
 					return [name, best ? { date: best.date, value: best[name] } : null];
 				}),
 			) as Record<keyof Totals, { date: string; value: number } | null>;
-			const competitions = await sql<
-				{ competitionId: string; name: string; metric: string; status: string; score: number; rank: number }[]
-			>`
+			const joined = await sql<CompetitionRow[]>`
 				select c.id::text as "competitionId", c.name, c.metric, c.status, s.score::int as score,
+				       c.time_zone, c.starts_at, c.ends_at,
 				       (1 + (select count(*) from competition_scores o
 				             where o.competition_id = s.competition_id and not o.removed and not o.excluded
 				               and (o.score > s.score or (o.score = s.score and o.reached_at < s.reached_at))))::int as rank
 				from competition_scores s join competitions c on c.id = s.competition_id
 				where s.user_id = ${userId} and not s.removed
 				order by c.starts_at desc, c.id`;
+			const competitions = await Promise.all(joined.map((c) => competitionDays(sql, userId, c)));
 			return {
 				userId,
 				timeZone: zone,
@@ -129,5 +123,55 @@ export function createStatsService(deps: { sql: Sql }) {
 				streaks: { current, longest },
 			};
 		},
+	};
+}
+
+interface CompetitionRow {
+	competitionId: string;
+	name: string;
+	metric: "steps" | "distance_m" | "active_minutes" | "calories";
+	status: string;
+	score: number;
+	rank: number;
+	time_zone: string;
+	starts_at: Date;
+	ends_at: Date;
+}
+
+/** A competition's metric per day of its own zone, clipped to its window (up to now), and its streaks. */
+async function competitionDays(sql: Sql, userId: string, c: CompetitionRow) {
+	const from = c.starts_at.getTime();
+	const to = Math.min(c.ends_at.getTime(), Date.now());
+	const rows =
+		to > from
+			? await sql<{ source: string; started_at: Date; ended_at: Date; value: number }[]>`
+				select source, started_at, ended_at, ${sql(c.metric)}::float8 as value from fitness_records
+				where user_id = ${userId} and not deleted and cardinality(flags) = 0
+				  and started_at < ${new Date(to)} and ended_at > ${new Date(from)}`
+			: [];
+	const records = rows.map((r) => ({
+		source: r.source,
+		startedAtMs: r.started_at.getTime(),
+		endedAtMs: r.ended_at.getTime(),
+		value: r.value,
+	}));
+	const days =
+		to > from
+			? zoneDays(from, to, c.time_zone).map((d) => ({
+					date: d.date,
+					hours: (d.endMs - d.startMs) / 3_600_000,
+					value: scoreRecords(records, Math.max(d.startMs, from), Math.min(d.endMs, c.ends_at.getTime())),
+				}))
+			: [];
+	return {
+		competitionId: c.competitionId,
+		name: c.name,
+		metric: c.metric,
+		status: c.status,
+		score: c.score,
+		rank: c.rank,
+		timeZone: c.time_zone,
+		days,
+		streaks: streaks(days.map((d) => d.value > 0)),
 	};
 }

@@ -69,6 +69,7 @@ interface LiveCompetition {
 	metric: Metric;
 	starts_at: Date;
 	ends_at: Date;
+	time_zone: string;
 	frozen: boolean;
 }
 
@@ -140,7 +141,13 @@ export function createSyncService(deps: {
 				if (accepted.length === 0 && results.every((r) => r.error?.code === "competition_frozen"))
 					throw new Conflict("the competitions these records count for are frozen");
 				const { touched, written } = await upsert(tx, userId, accepted, results);
-				await flagDailySteps(tx, userId, written, results);
+				await flagDailySteps(
+					tx,
+					userId,
+					written,
+					results,
+					live.filter((c) => !c.frozen),
+				);
 				const affected = live.filter((c) => !c.frozen && touched.some(([from, to]) => overlaps(c, from, to)));
 				for (const c of affected.sort((a, b) => (a.id < b.id ? -1 : 1))) {
 					const row = await refreshScore(tx, c, userId);
@@ -161,7 +168,7 @@ export function createSyncService(deps: {
 /** The user's competitions that still take data: running, or finished within the grace period. */
 function liveCompetitions(tx: Queryable, userId: string): Promise<LiveCompetition[]> {
 	return tx<LiveCompetition[]>`
-		select c.id::text, c.metric, c.starts_at, c.ends_at, c.frozen_at is not null as frozen
+		select c.id::text, c.metric, c.starts_at, c.ends_at, c.time_zone, c.frozen_at is not null as frozen
 		from competitions c join competition_participants p on p.competition_id = c.id and p.user_id = ${userId}
 		where c.status in ('open', 'running', 'finished', 'distributing', 'settled')`;
 }

@@ -52,6 +52,10 @@ export interface TopicContext {
 	has(key: string): boolean;
 	/** Sends to every live subscriber of `key`. */
 	send<M extends RealtimeMessage>(key: string, message: M): void;
+	/** The distinct users with a live subscriber of `key`. */
+	watchers(key: string): string[];
+	/** Sends each live subscriber of `key` its own message (none when `messageFor` returns undefined). */
+	sendEach<M extends RealtimeMessage>(key: string, messageFor: (userId: string) => M | undefined): void;
 	/** Closes the sockets of `key` (only `userId`'s, when given). */
 	close(key: string, code: number, reason: string, userId?: string): void;
 	/** Whether `userId` watches `key`. */
@@ -123,6 +127,16 @@ export function createRealtimeHub(deps: { sql: Sql; log: Logger; topics: readonl
 		has: (key) => [...(index.get(key) ?? [])].some((e) => e.live),
 		send(key, message) {
 			for (const e of index.get(key) ?? []) if (e.live) e.subscriber.send(message);
+		},
+		watchers: (key) => [...new Set([...(index.get(key) ?? [])].filter((e) => e.live).map((e) => e.userId))],
+		sendEach(key, messageFor) {
+			const byUser = new Map<string, RealtimeMessage | undefined>();
+			for (const e of index.get(key) ?? []) {
+				if (!e.live) continue;
+				if (!byUser.has(e.userId)) byUser.set(e.userId, messageFor(e.userId));
+				const message = byUser.get(e.userId);
+				if (message) e.subscriber.send(message);
+			}
 		},
 		close(key, code, reason, userId) {
 			for (const e of [...(index.get(key) ?? [])])

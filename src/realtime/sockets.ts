@@ -77,16 +77,21 @@ export function realtimeSockets(deps: { auth: AuthService; realtime: RealtimeHub
 		plugin,
 		/**
 		 * Subscribes the socket to `key` of `topic`; the hub sends `{ type: "ready" }` once it is live.
-		 * `onReady` runs right after that message (a topic's snapshot goes there); a socket whose
-		 * unsent bytes pass `maxBufferedBytes` is closed with 4429 (a slow reader: it reconnects).
+		 * `onReady` runs right after that message with the socket's user (a topic's snapshot goes
+		 * there); a socket whose unsent bytes pass `maxBufferedBytes` is closed with 4429 (a slow
+		 * reader: it reconnects).
 		 */
 		open(
 			ws: Socket,
 			topic: string,
 			key: string,
-			options: { onReady?: (send: (message: object) => void) => void; maxBufferedBytes?: number } = {},
+			options: {
+				onReady?: (send: (message: object) => void, userId: string) => void;
+				maxBufferedBytes?: number;
+			} = {},
 		): void {
 			const raw = ws.raw as { getBufferedAmount?: () => number };
+			const session = ws.data as SocketSession;
 			const sendRaw = (message: object) => {
 				// 0: Bun dropped the message (the client reads too slowly, its buffer is full). A socket
 				// that missed a message must not go on as if it had not: close it, the client resyncs.
@@ -104,12 +109,11 @@ export function realtimeSockets(deps: { auth: AuthService; realtime: RealtimeHub
 			const subscriber: Subscriber = {
 				send: (message) => {
 					sendRaw(message);
-					if (message.type === "ready") options.onReady?.(sendRaw);
+					if (message.type === "ready") options.onReady?.(sendRaw, session.principal.user.id);
 				},
 				close: (code, reason) => ws.close(code, reason),
 			};
 			wsConnections.inc({ topic });
-			const session = ws.data as SocketSession;
 			const unsubscribe = realtime.subscribe(topic, key, session.principal.user.id, subscriber);
 			const expiresAt = session.tokenExpiresAt;
 			const timer =
