@@ -43,7 +43,12 @@ describe("deploy/", () => {
 		for (const alert of alerts)
 			expect({ alert, tested: tested.includes(`alertname: ${alert}`) }).toEqual({ alert, tested: true });
 		expect(alerts).toEqual(
-			expect.arrayContaining(["HeraldBridgeLag", "HeraldCircuitOpen", "HeraldWorkflowScheduleToStartHigh"]),
+			expect.arrayContaining([
+				"HeraldBridgeLag",
+				"HeraldCircuitOpen",
+				"HeraldWorkflowScheduleToStartHigh",
+				"HeraldTriggerProcessorLag",
+			]),
 		);
 	});
 
@@ -70,7 +75,31 @@ describe("deploy/", () => {
 		expect(dashboard.uid).toBe("herald");
 		const ids = dashboard.panels.map((p: { id: number }) => p.id);
 		expect(new Set(ids).size).toBe(ids.length);
-		expect(dashboardExprs().length).toBe(dashboard.panels.length);
+		type Panel = { type: string; title: string; gridPos: { y: number }; targets?: { expr: string }[] };
+		const panels = dashboard.panels as Panel[];
+		const queried = panels.filter((p) => p.type !== "row");
+		expect(queried.every((p) => p.targets?.length === 1)).toBe(true);
+		expect(dashboardExprs().length).toBe(queried.length);
 		expect(ruleExprs().length).toBeGreaterThanOrEqual(3);
+	});
+
+	test('the "Triggers" row: fires, condition errors, action runs by outcome and processor lag below it', () => {
+		const dashboard = JSON.parse(readFileSync(join(DEPLOY, "grafana/dashboards/herald.json"), "utf8"));
+		type Panel = { type: string; title: string; gridPos: { y: number }; targets?: { expr: string }[] };
+		const panels = dashboard.panels as Panel[];
+		const row = panels.find((p) => p.type === "row" && p.title === "Triggers");
+		expect(row).toBeDefined();
+		const below = panels
+			.filter((p) => p.type !== "row" && p.gridPos.y > row!.gridPos.y)
+			.map((p) => p.targets![0]!.expr)
+			.join("\n");
+		for (const metric of [
+			"herald_trigger_fires_total",
+			"herald_trigger_condition_errors_total",
+			"herald_trigger_action_runs_total",
+			"herald_trigger_processor_lag_seconds",
+		])
+			expect({ metric, shown: below.includes(metric) }).toEqual({ metric, shown: true });
+		expect(below).toContain("by (kind, outcome)");
 	});
 });

@@ -11,9 +11,9 @@ import { loadConfig } from "../src/config.ts";
 const root = join(import.meta.dir, "..");
 const read = (path: string): string => readFileSync(join(root, path), "utf8");
 
-const HERALD = ["api", "worker", "bridge", "migrate"];
-const LONG_RUNNING = ["api", "worker", "bridge"];
-const SCALABLE = ["worker", "bridge"];
+const HERALD = ["api", "worker", "bridge", "processor", "migrate"];
+const LONG_RUNNING = ["api", "worker", "bridge", "processor"];
+const SCALABLE = ["worker", "bridge", "processor"];
 const REQUIRED_IN_PRODUCTION = [
 	"DATABASE_URL",
 	"TEMPORAL_ADDRESS",
@@ -186,7 +186,20 @@ describe("docker-compose.yml", () => {
 		expect(dependsOn(service("migrate")).postgres).toBe("service_healthy");
 	});
 
-	test("worker and bridge scale: no container_name, no host ports", () => {
+	test("every long-running role serves METRICS_PORT and Prometheus scrapes it there", () => {
+		const prometheus = Bun.YAML.parse(read("deploy/prometheus/prometheus.yml")) as {
+			scrape_configs: { dns_sd_configs?: { names: string[]; port: number }[] }[];
+		};
+		const targets = prometheus.scrape_configs.flatMap((c) => c.dns_sd_configs ?? []);
+		for (const name of LONG_RUNNING) {
+			const port = loadConfig(env(service(name))).metricsPort;
+			expect(port).toBeGreaterThan(0);
+			const scraped = targets.some((t) => t.names.includes(name) && t.port === port);
+			expect({ service: name, scraped }).toEqual({ service: name, scraped: true });
+		}
+	});
+
+	test("worker, bridge and processor scale: no container_name, no host ports", () => {
 		for (const name of SCALABLE) {
 			const s = service(name);
 			expect(s.container_name).toBeUndefined();

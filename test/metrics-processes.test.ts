@@ -3,7 +3,8 @@
  * a spawned process: the worker's scrape carries the Temporal SDK runtime's
  * own exporter (`Runtime.install` runs once per process, so only a process of
  * its own can test it), the bridge's the outbox backlog and its signals, the
- * api's the HTTP RED metrics; each scrape passes `promtool check metrics`.
+ * api's the HTTP RED metrics, the processor's its batches and lag behind
+ * ingestion; each scrape passes `promtool check metrics`.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort } from "../src/infra/process.ts";
@@ -14,7 +15,13 @@ import { herald, killChildren, type RoleProcess, serviceEnv } from "./support/ro
 import { eventually } from "./support/wait.ts";
 
 let db: TestDatabase;
-const ports = { worker: freePort(), bridge: freePort(), api: freePort(), apiMetrics: freePort() };
+const ports = {
+	worker: freePort(),
+	bridge: freePort(),
+	processor: freePort(),
+	api: freePort(),
+	apiMetrics: freePort(),
+};
 const roles: Record<string, RoleProcess> = {};
 
 export const scrapeOf = async (port: number) => {
@@ -34,6 +41,7 @@ beforeAll(async () => {
 	};
 	roles.worker = herald(["worker"], { ...env, METRICS_PORT: String(ports.worker) });
 	roles.bridge = herald(["bridge"], { ...env, METRICS_PORT: String(ports.bridge) });
+	roles.processor = herald(["processor"], { ...env, METRICS_PORT: String(ports.processor) });
 	roles.api = herald(["api"], {
 		...env,
 		METRICS_PORT: String(ports.apiMetrics),
@@ -114,12 +122,27 @@ describe("METRICS_PORT in every role", () => {
 		expect(health.status).toBe(200);
 	});
 
+	test("processor: its batches and its lag behind ingestion", async () => {
+		const text = await eventually(async () => {
+			const t = await scrapeOf(ports.processor);
+			return sumOf(t, "herald_trigger_processor_batch_duration_seconds_count") > 0 ? t : undefined;
+		});
+		expect(samplesOf(text, "herald_trigger_processor_lag_seconds")[0]?.value).toBe(0);
+		expect(samplesOf(text, "herald_trigger_processor_lag_events")[0]?.value).toBe(0);
+		expect(familiesOf(text).has("herald_trigger_fires_total")).toBe(true);
+		expect(familiesOf(text).has("process_cpu_seconds_total")).toBe(true);
+		const { code, output } = await promtoolCheck(text);
+		expect(output).toBe("");
+		expect(code).toBe(0);
+		expect((await fetch(`http://127.0.0.1:${ports.processor}/health`)).status).toBe(200);
+	});
+
 	test("every metric the dashboard and the alert rules name is in a live scrape", async () => {
 		// After the tests above: the worker ran the event actor's workflow tasks.
 		const families = await eventually(
 			async () => {
 				const all = new Set<string>();
-				for (const port of [ports.worker, ports.bridge, ports.apiMetrics])
+				for (const port of [ports.worker, ports.bridge, ports.processor, ports.apiMetrics])
 					for (const f of familiesOf(await scrapeOf(port))) all.add(f);
 				return all.has("temporal_workflow_task_schedule_to_start_latency") ? all : undefined;
 			},

@@ -4,17 +4,20 @@
  * workflow `action:<fireKey>` whose webhook (the outbound sender: HMAC,
  * idempotency key, SSRF guard, shared breaker) reaches a local receiver;
  * 5xx is retried under one key; a 4xx ends the run failed; every attempt is
- * on `GET /api/v1/triggers/:id/runs` (another user's: 404).
+ * on `GET /api/v1/triggers/:id/runs` (another user's: 404) and counted in
+ * `herald_trigger_action_runs_total{kind,outcome}` (success | retry | terminal).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BridgeHandle } from "../src/bridge/bridge.ts";
 import { createLogger } from "../src/infra/log.ts";
+import { scrape } from "../src/infra/metrics.ts";
 import { verifyWebhookSignature } from "../src/outbound/senders/webhook.ts";
 import { type Processor, startProcessor } from "../src/triggers/processor.ts";
 import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
 import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
+import { sumOf } from "./support/metrics.ts";
 import { type Responder, startWebhookReceiver, type WebhookReceiver } from "./support/receivers.ts";
 import { type Registered, register } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
@@ -57,6 +60,14 @@ const source = async () =>
 	(await t.request("POST", "/api/v1/sources", { token: alice.accessToken, body: { name: "s" } })).body;
 const ingest = (key: string, events: unknown[]) =>
 	t.request("POST", "/api/v1/ingest", { body: { events }, headers: { authorization: `Bearer ${key}` } });
+/** This process's action-run counters (the worker runs in it), by outcome, for one kind. */
+const actionRuns = async (kind: string) => {
+	const text = await scrape();
+	const of = (outcome: string) => sumOf(text, "herald_trigger_action_runs_total", { kind, outcome });
+	return { success: of("success"), retry: of("retry"), terminal: of("terminal") };
+};
+const delta = (a: Record<string, number>, b: Record<string, number>) =>
+	Object.fromEntries(Object.entries(b).map(([k, v]) => [k, v - (a[k] ?? 0)]));
 const runs = async (id: string, token = alice.accessToken) => {
 	const res = await t.request("GET", `/api/v1/triggers/${id}/runs`, { token });
 	if (res.status !== 200 && token === alice.accessToken)
@@ -67,6 +78,7 @@ const runs = async (id: string, token = alice.accessToken) => {
 describe("webhook actions", () => {
 	test("two 500s then 200: one run, one idempotency key, signed rendered payload, three attempts recorded", async () => {
 		const r = receiver((_c, i) => new Response(i < 2 ? "boom" : "ok", { status: i < 2 ? 500 : 200 }));
+		const counted = await actionRuns("webhook");
 		const s = await source();
 		const created = await t.request("POST", "/api/v1/triggers", {
 			token: alice.accessToken,
@@ -121,10 +133,12 @@ describe("webhook actions", () => {
 		}
 		const handle = actors.temporal.client.workflow.getHandle(`action:${run.fireKey}`);
 		expect(await handle.result()).toEqual({ status: "succeeded" });
+		expect(delta(counted, await actionRuns("webhook"))).toEqual({ success: 1, retry: 2, terminal: 0 });
 	}, 60_000);
 
 	test("a 4xx ends the run failed at once; BOLA: another user's runs are 404", async () => {
 		const r = receiver(() => new Response("no", { status: 410 }));
+		const counted = await actionRuns("webhook");
 		const s = await source();
 		const created = await t.request("POST", "/api/v1/triggers", {
 			token: alice.accessToken,
@@ -145,6 +159,7 @@ describe("webhook actions", () => {
 		);
 		expect(run.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(["permanent"]);
 		expect(run.error).toContain("410");
+		expect(delta(counted, await actionRuns("webhook"))).toEqual({ success: 0, retry: 0, terminal: 1 });
 		const mallory = await register(t);
 		expect((await runs(created.body.id, mallory.accessToken)).status).toBe(404);
 	}, 60_000);

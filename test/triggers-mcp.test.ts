@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BridgeHandle } from "../src/bridge/bridge.ts";
 import { createLogger } from "../src/infra/log.ts";
+import { scrape } from "../src/infra/metrics.ts";
 import { DeliveryFailed } from "../src/outbound/types.ts";
 import { callMcpTool, checkMcpTool } from "../src/triggers/mcp.ts";
 import { type Processor, startProcessor } from "../src/triggers/processor.ts";
@@ -17,6 +18,7 @@ import { type Actors, startActors } from "./support/actors.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
 import { type AgentServer, startAgentServer } from "./support/mcp-server.ts";
+import { sumOf } from "./support/metrics.ts";
 import { type Registered, register } from "./support/tokens.ts";
 import { eventually } from "./support/wait.ts";
 
@@ -150,6 +152,13 @@ describe("MCP actions", () => {
 		const source = (
 			await t.request("POST", "/api/v1/sources", { token: alice.accessToken, body: { name: "m" } })
 		).body;
+		const mcpRuns = async () => {
+			const text = await scrape();
+			return ["success", "retry", "terminal"].map((outcome) =>
+				sumOf(text, "herald_trigger_action_runs_total", { kind: "mcp", outcome }),
+			);
+		};
+		const counted = await mcpRuns();
 		agent.failNext(1);
 		await t.request("POST", "/api/v1/ingest", {
 			body: { type: "agent.scored", externalId: "s1", data: { agent: "agent-9", score: 1 } },
@@ -173,5 +182,7 @@ describe("MCP actions", () => {
 		expect(run.attempts[0].destination).toBe(new URL(agent.url).origin);
 		expect(JSON.stringify(run)).not.toContain(agent.token);
 		expect(agent.calls).toContainEqual({ agent: "agent-9", score: 1 });
+		// Counted by kind and outcome: the 503 a retry, then a success.
+		expect((await mcpRuns()).map((n, i) => n - counted[i]!)).toEqual([1, 1, 0]);
 	}, 60_000);
 });

@@ -10,6 +10,7 @@ import { secret } from "../../src/config-kit.ts";
 import { deliveryPolicies } from "../../src/deliveries/policy.ts";
 import { redactError } from "../../src/deliveries/request.ts";
 import type { Sql } from "../../src/infra/db/sql.ts";
+import { inSpan, SpanKind } from "../../src/infra/tracing.ts";
 import {
 	type ChannelTarget,
 	DeliveryFailed,
@@ -18,6 +19,7 @@ import {
 } from "../../src/outbound/types.ts";
 import type { Action } from "../../src/triggers/definition.ts";
 import { callMcpTool } from "../../src/triggers/mcp.ts";
+import { actionRuns } from "../../src/triggers/metrics.ts";
 import {
 	beginActionAttempt,
 	beginRun,
@@ -133,7 +135,16 @@ export function createTriggerActionActivities(deps: {
 								});
 								return {};
 							}
-						: () => senders[target.kind](request);
+						: () =>
+								// A client span (a webhook's `traceparent` names it); the MCP client makes its own.
+								inSpan(
+									`send ${target.kind}`,
+									{
+										kind: SpanKind.CLIENT,
+										attributes: { "herald.channel_kind": target.kind, "herald.attempt": attempt },
+									},
+									() => senders[target.kind](request),
+								);
 				const destination =
 					action.kind === "mcp"
 						? `mcp:${new URL(action.url).host.toLowerCase()}`
@@ -174,13 +185,16 @@ export function createTriggerActionActivities(deps: {
 					latencyMs: performance.now() - started,
 					error: message,
 				});
-				if (failed && !failed.retryable) throw ApplicationFailure.nonRetryable(message, "DeliveryRejected");
+				const terminal = failed !== undefined && !failed.retryable;
+				actionRuns.inc({ kind: fire.action.kind, outcome: terminal ? "terminal" : "retry" });
+				if (terminal) throw ApplicationFailure.nonRetryable(message, "DeliveryRejected");
 				throw ApplicationFailure.create({
 					message,
 					type: "DeliveryRetryable",
 					nextRetryDelay: failed?.options.retryAfterMs,
 				});
 			}
+			actionRuns.inc({ kind: fire.action.kind, outcome: "success" });
 			await finishActionAttempt(sql, attemptId, {
 				outcome: "ok",
 				statusCode: sent.statusCode,

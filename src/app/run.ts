@@ -81,13 +81,8 @@ export async function runRoles(
 		if (role === "migrate" || all)
 			await migrate(sql, { onApplied: (name) => log.info("migration applied", { name }) });
 		if (role === "migrate") return { apiUrl: undefined, stop };
-		// The processor needs PostgreSQL only (its fires reach Temporal through the outbox).
-		if (role === "processor" || all) {
-			const processor = await startProcessor({ sql, log, settings: triggerSettings(config) });
-			stops.push(["processor", processor.stop]);
-		}
-		if (role === "processor") return { apiUrl: undefined, stop };
 
+		// Every long-running role (the processor too) serves /metrics on its own port.
 		let metrics: MetricsServer | undefined;
 		if (config.metricsPort > 0) {
 			enableProcessMetrics();
@@ -95,6 +90,12 @@ export async function runRoles(
 			stops.push(["metrics", () => metrics!.stop()]);
 			log.info("metrics listening", { url: `${metrics.url}/metrics` });
 		}
+		// The processor needs PostgreSQL only (its fires reach Temporal through the outbox).
+		if (role === "processor" || all) {
+			const processor = await startProcessor({ sql, log, settings: triggerSettings(config) });
+			stops.push(["processor", processor.stop]);
+		}
+		if (role === "processor") return { apiUrl: undefined, stop };
 
 		const redis = createRedis({ url: infra.redisRestUrl, token: infra.redisRestToken });
 		const temporal = await connectTemporalClient({

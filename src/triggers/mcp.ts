@@ -17,6 +17,7 @@ import {
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { Ajv } from "ajv";
+import { injectTraceHeaders, inSpan, SpanKind } from "../infra/tracing.ts";
 import { assertPublicDestination, DestinationRefused, type Resolver } from "../outbound/ssrf.ts";
 import { DeliveryFailed } from "../outbound/types.ts";
 import { VERSION } from "../version.ts";
@@ -71,8 +72,12 @@ export async function withMcpClient<T>(
 	const guardedFetch = async (input: string | URL | Request, init?: RequestInit) => {
 		const url = input instanceof Request ? input.url : String(input);
 		await assertPublicDestination(url, { allowPrivate: settings.allowPrivate, resolve: settings.resolve });
+		// W3C trace context of the active (client) span, as the webhook sender sends it.
+		const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+		for (const [name, value] of Object.entries(injectTraceHeaders({}))) headers.set(name, value);
 		return fetch(input, {
 			...init,
+			headers,
 			redirect: "error",
 			signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline,
 		});
@@ -92,8 +97,28 @@ export async function withMcpClient<T>(
 	}
 }
 
-/** Calls the tool; an `isError` result is a terminal failure. */
+/**
+ * Calls the tool, in a client span (its every request carries the span's
+ * `traceparent`; the span names the tool, never the URL or the token); an
+ * `isError` result is a terminal failure.
+ */
 export async function callMcpTool(
+	target: McpTarget,
+	tool: string,
+	args: unknown,
+	settings: McpSettings,
+): Promise<void> {
+	await inSpan(
+		"mcp tools/call",
+		{
+			kind: SpanKind.CLIENT,
+			attributes: { "rpc.system": "mcp", "rpc.method": "tools/call", "herald.mcp_tool": tool },
+		},
+		() => callTool(target, tool, args, settings),
+	);
+}
+
+async function callTool(
 	target: McpTarget,
 	tool: string,
 	args: unknown,

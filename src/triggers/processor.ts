@@ -18,6 +18,7 @@ import { createSessionConnection } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { compileTrigger } from "./definition.ts";
 import { Folder, type LiveTrigger, stateId } from "./fold.ts";
+import { countBatch, sampleProcessorLag } from "./metrics.ts";
 import {
 	dueStates,
 	ensurePartitions,
@@ -116,7 +117,9 @@ export async function startProcessor(deps: {
 	/** One batch of one partition; true when it has caught up with the horizon. */
 	const batch = async (partition: number, horizon: Horizon): Promise<boolean> => {
 		const triggers = live(await triggersOfPartitions(sql, [partition]));
-		return sql.begin(async (tx) => {
+		const started = performance.now();
+		let counted: (() => void) | undefined;
+		const caughtUp = await sql.begin(async (tx) => {
 			const checkpoint = await lockCheckpoint(tx, partition);
 			const owners = [...new Set(triggers.map((t) => t.ownerId))];
 			const types = [...new Set(triggers.flatMap((t) => [...t.compiled.eventTypes]))];
@@ -154,8 +157,12 @@ export async function startProcessor(deps: {
 				checkpoint: { partition, lastSeq, clock: Math.max(clock, checkpoint.clock ?? 0) },
 			});
 			if (fires.length > 0) log.debug("trigger fires", { partition, fires: fires.length });
+			counted = () =>
+				countBatch(decisions, fires.length, events.length, (performance.now() - started) / 1000);
 			return caughtUp;
 		});
+		counted?.(); // after the commit: a rolled-back (retried) batch counts nothing
+		return caughtUp;
 	};
 
 	const pass = async () => {
@@ -191,12 +198,14 @@ export async function startProcessor(deps: {
 						wake = undefined;
 					}
 				})();
+	const unsample = sampleProcessorLag(sql);
 	log.info("processor running", { partitions: PARTITIONS });
 	return {
 		held: () => [...held].sort((a, b) => a - b),
 		pass,
 		async stop() {
 			stopped = true;
+			unsample();
 			onWake();
 			await running;
 			await session.end({ timeout: 2 }).catch(() => {});

@@ -8,9 +8,10 @@ const METRIC = /\b(?:herald|http|temporal|process|nodejs)_[a-z0-9_]+\b/g;
 
 export function dashboardExprs(): string[] {
 	const dashboard = JSON.parse(readFileSync(join(DEPLOY, "grafana/dashboards/herald.json"), "utf8")) as {
-		panels: { targets: { expr: string }[] }[];
+		panels: { targets?: { expr: string }[] }[];
 	};
-	return dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+	// Rows (type "row") group the panels below them and query nothing.
+	return dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
 }
 
 export function ruleExprs(): string[] {

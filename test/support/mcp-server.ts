@@ -3,7 +3,7 @@
  * (McpServer over the web-standard Streamable HTTP transport, stateless) on
  * Bun.serve at 127.0.0.1: tools `feedback` ({agent, score}) and `explode`
  * (always an `isError` result); a bearer token (401 without it); and a
- * switch to answer the next N requests with 503.
+ * switch to answer the next N requests with 503; every request's `traceparent`.
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
@@ -18,12 +18,15 @@ export interface AgentServer {
 	failNext(n: number): void;
 	/** HTTP requests seen (with their status). */
 	requests: number[];
+	/** Every HTTP request's `traceparent` header (null when it had none). */
+	traceparents: (string | null)[];
 	stop(): void;
 }
 
 export function startAgentServer(token = "agent-token-0123456789"): AgentServer {
 	const calls: AgentServer["calls"] = [];
 	const requests: number[] = [];
+	const traceparents: (string | null)[] = [];
 	let failing = 0;
 	const server = () => {
 		const mcp = new McpServer({ name: "test-agent", version: "1.0.0" });
@@ -48,6 +51,7 @@ export function startAgentServer(token = "agent-token-0123456789"): AgentServer 
 		hostname: "127.0.0.1",
 		port: 0,
 		async fetch(request) {
+			traceparents.push(request.headers.get("traceparent"));
 			const answer = async () => {
 				if (failing > 0) {
 					failing--;
@@ -72,6 +76,7 @@ export function startAgentServer(token = "agent-token-0123456789"): AgentServer 
 		token,
 		calls,
 		requests,
+		traceparents,
 		failNext: (n) => {
 			failing = n;
 		},
