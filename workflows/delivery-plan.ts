@@ -4,6 +4,8 @@
  * workflow can't read configuration, so `planDeliveries` (an activity, on
  * the worker that has the configuration) returns the policies with the plan.
  */
+import type { ActivityOptions } from "@temporalio/workflow";
+
 /** Every kind of channel, in one place (the schema, senders, policies and this workflow use it). */
 export const CHANNEL_KINDS = ["webhook", "email", "telegram"] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
@@ -38,6 +40,18 @@ export interface DeliverResult {
 
 /** Failure types that end a delivery at once (the activity also throws them non-retryable). */
 export const PERMANENT_DELIVERY_ERRORS = ["DeliveryRejected", "DeliveryNotConfigured"];
+
+/** A kind's policy as the options of the activity that sends once: its time limit and Temporal's retries. */
+export const sendOptions = (policy: KindPolicy): ActivityOptions => ({
+	startToCloseTimeout: policy.startToCloseMs,
+	retry: {
+		initialInterval: policy.initialIntervalMs,
+		backoffCoefficient: policy.backoffCoefficient,
+		maximumInterval: policy.maximumIntervalMs,
+		maximumAttempts: policy.maximumAttempts,
+		nonRetryableErrorTypes: PERMANENT_DELIVERY_ERRORS,
+	},
+});
 
 /** `delivery:<notification id>`: one delivery workflow per notification (see kit/ids.ts). */
 export const deliveryWorkflowId = (notificationId: string): string => `delivery:${notificationId}`;

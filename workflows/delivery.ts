@@ -7,12 +7,7 @@
  */
 import { ActivityFailure, ApplicationFailure } from "@temporalio/workflow";
 import type { createDeliveryActivities } from "../activities/deliveries/index.ts";
-import {
-	type DeliverResult,
-	type KindPolicy,
-	PERMANENT_DELIVERY_ERRORS,
-	type PlannedDelivery,
-} from "./delivery-plan.ts";
+import { type DeliverResult, type KindPolicy, type PlannedDelivery, sendOptions } from "./delivery-plan.ts";
 import { featureActivities } from "./kit/activities.ts";
 
 type Activities = ReturnType<typeof createDeliveryActivities>;
@@ -44,16 +39,7 @@ async function deliverOne(
 	d: PlannedDelivery,
 	policy: KindPolicy,
 ): Promise<DeliverResult["status"] | "failed"> {
-	const { deliver } = featureActivities<Activities>("deliveries", {
-		startToCloseTimeout: policy.startToCloseMs,
-		retry: {
-			initialInterval: policy.initialIntervalMs,
-			backoffCoefficient: policy.backoffCoefficient,
-			maximumInterval: policy.maximumIntervalMs,
-			maximumAttempts: policy.maximumAttempts,
-			nonRetryableErrorTypes: PERMANENT_DELIVERY_ERRORS,
-		},
-	});
+	const { deliver } = featureActivities<Activities>("deliveries", sendOptions(policy));
 	try {
 		return (await deliver(d.deliveryId)).status;
 	} catch (error) {

@@ -7,7 +7,7 @@
  */
 import { ActivityFailure, ApplicationFailure, sleep } from "@temporalio/workflow";
 import type { createTriggerActionActivities } from "../activities/triggers/index.ts";
-import { PERMANENT_DELIVERY_ERRORS } from "./delivery-plan.ts";
+import { sendOptions } from "./delivery-plan.ts";
 import { featureActivities } from "./kit/activities.ts";
 import {
 	type ActorCounters,
@@ -36,16 +36,7 @@ export async function triggerActionRun(
 	if (!plan) return { status: "skipped" };
 	if (plan.spreadMs > 0) await sleep(plan.spreadMs);
 	const { policy } = plan;
-	const { attemptAction } = featureActivities<Activities>("triggers", {
-		startToCloseTimeout: policy.startToCloseMs,
-		retry: {
-			initialInterval: policy.initialIntervalMs,
-			backoffCoefficient: policy.backoffCoefficient,
-			maximumInterval: policy.maximumIntervalMs,
-			maximumAttempts: policy.maximumAttempts,
-			nonRetryableErrorTypes: PERMANENT_DELIVERY_ERRORS,
-		},
-	});
+	const { attemptAction } = featureActivities<Activities>("triggers", sendOptions(policy));
 	try {
 		await attemptAction(input.entityKey);
 		await settleRun(input.entityKey, "succeeded", null);
