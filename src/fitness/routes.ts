@@ -39,6 +39,9 @@ export interface FitnessRouteDeps {
 	stats: ReturnType<typeof createStatsService>;
 }
 
+/** What an organiser's change of a competition may answer besides success. */
+const organiserErrors = { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody };
+
 export function competitionRoutes(d: FitnessRouteDeps) {
 	const { competitions } = d;
 	const one = { auth: true as const, params: CompetitionParams };
@@ -77,14 +80,7 @@ export function competitionRoutes(d: FitnessRouteDeps) {
 		.patch("/:id", ({ principal, params, body }) => competitions.update(principal.user.id, params.id, body), {
 			...one,
 			body: UpdateCompetitionBody,
-			response: {
-				200: CompetitionView,
-				401: ErrorBody,
-				403: ErrorBody,
-				404: ErrorBody,
-				409: ErrorBody,
-				422: ErrorBody,
-			},
+			response: { 200: CompetitionView, ...organiserErrors },
 			detail: {
 				summary: "Change, publish or cancel a competition (organiser)",
 				description: "Dates and the payout table change only in a draft; the prize pool until the end.",
@@ -98,27 +94,13 @@ export function competitionRoutes(d: FitnessRouteDeps) {
 			},
 			{
 				...one,
-				response: {
-					204: NoContent,
-					401: ErrorBody,
-					403: ErrorBody,
-					404: ErrorBody,
-					409: ErrorBody,
-					422: ErrorBody,
-				},
+				response: { 204: NoContent, ...organiserErrors },
 				detail: { summary: "Delete a draft or cancelled competition (organiser)" },
 			},
 		)
 		.post("/:id/join", ({ principal, params }) => competitions.join(principal.user.id, params.id), {
 			...one,
-			response: {
-				200: CompetitionView,
-				401: ErrorBody,
-				403: ErrorBody,
-				404: ErrorBody,
-				409: ErrorBody,
-				422: ErrorBody,
-			},
+			response: { 200: CompetitionView, ...organiserErrors },
 			detail: {
 				summary: "Join (idempotent)",
 				description:
@@ -147,14 +129,7 @@ export function competitionRoutes(d: FitnessRouteDeps) {
 			{
 				auth: true,
 				params: ParticipantParams,
-				response: {
-					204: NoContent,
-					401: ErrorBody,
-					403: ErrorBody,
-					404: ErrorBody,
-					409: ErrorBody,
-					422: ErrorBody,
-				},
+				response: { 204: NoContent, ...organiserErrors },
 				detail: {
 					summary: "Remove a participant (organiser; before the end)",
 					description:
