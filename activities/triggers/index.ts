@@ -8,7 +8,7 @@ import { ApplicationFailure, Context } from "@temporalio/activity";
 import { Option } from "effect";
 import { secret } from "../../src/config-kit.ts";
 import { deliveryPolicies } from "../../src/deliveries/policy.ts";
-import { redactError } from "../../src/deliveries/request.ts";
+import { describeDestination, redactError } from "../../src/deliveries/request.ts";
 import type { Sql } from "../../src/infra/db/sql.ts";
 import { inSpan, SpanKind } from "../../src/infra/tracing.ts";
 import {
@@ -58,17 +58,11 @@ function targetOf(action: Action): ChannelTarget {
 		case "telegram":
 			return { kind: "telegram", chatId: action.chatId };
 		case "mcp":
-			// The breaker's key and the attempt's destination: the MCP server's origin.
-			return { kind: "webhook", url: action.url, headers: {}, secret: "" };
+			// The breaker's key and the attempt's destination: the MCP server's origin. Its bearer
+			// token rides as the target's secret so that a recorded error never quotes it.
+			return { kind: "webhook", url: action.url, headers: {}, secret: action.token ?? "" };
 	}
 }
-
-const describe = (t: ChannelTarget) =>
-	t.kind === "webhook"
-		? new URL(t.url).origin
-		: t.kind === "email"
-			? `mailto:${t.address}`
-			: `telegram:${t.chatId}`;
 
 export function createTriggerActionActivities(deps: {
 	sql: Sql;
@@ -121,7 +115,7 @@ export function createTriggerActionActivities(deps: {
 				},
 				body: target.kind === "webhook" ? payload : undefined,
 			};
-			const attemptId = await beginActionAttempt(sql, fire.fire_id, attempt, describe(target));
+			const attemptId = await beginActionAttempt(sql, fire.fire_id, attempt, describeDestination(target));
 			const started = performance.now();
 			let sent: SendOutcome;
 			try {
