@@ -91,9 +91,14 @@ export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings
 				def.action = { ...def.action, secret: webhookSecret };
 			}
 			await checkSources(owner, def.sourceIds);
-			if ((await countTriggers(sql, owner)) >= settings.maxTriggersPerUser)
-				throw new Conflict(`at most ${settings.maxTriggersPerUser} triggers per user`);
-			const view = toTriggerView(await insertTrigger(sql, owner, def, enabled ?? true));
+			// The count and the insert under one per-owner lock: two creates at the limit cannot both pass.
+			const row = await sql.begin(async (tx) => {
+				await tx`select herald_order_lock(${`triggers:${owner}`})`;
+				if ((await countTriggers(tx, owner)) >= settings.maxTriggersPerUser)
+					throw new Conflict(`at most ${settings.maxTriggersPerUser} triggers per user`);
+				return insertTrigger(tx, owner, def, enabled ?? true);
+			});
+			const view = toTriggerView(row);
 			return webhookSecret ? { ...view, webhookSecret } : view;
 		},
 		async list(owner: string, q: { limit?: number; offset?: number }) {
