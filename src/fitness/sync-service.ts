@@ -120,6 +120,9 @@ export function createSyncService(deps: {
 			const prepared = prepare(items, Date.now(), results);
 			const published: Array<{ c: LiveCompetition; row: ScoreRow }> = [];
 			const scores = await sql.begin(async (tx) => {
+				// One user's syncs in order: the daily step cap and the per-item outcomes read what
+				// the user's other records are, so two batches at once must not both pass unseen.
+				await tx`select herald_order_lock(${`fitness-sync:${userId}`})`;
 				const live = await liveCompetitions(tx, userId);
 				const frozen = live.filter((c) => c.frozen);
 				const accepted: Prepared[] = [];
@@ -165,12 +168,17 @@ export function createSyncService(deps: {
 	};
 }
 
-/** The user's competitions that still take data: running, or finished within the grace period. */
+/**
+ * The user's competitions that still take data: running, or finished within the grace period.
+ * Share-locked until commit: a freeze (which takes the row for update) waits for this sync's
+ * scores, and a sync behind a freeze re-reads the row and sees it frozen.
+ */
 function liveCompetitions(tx: Queryable, userId: string): Promise<LiveCompetition[]> {
 	return tx<LiveCompetition[]>`
 		select c.id::text, c.metric, c.starts_at, c.ends_at, c.time_zone, c.frozen_at is not null as frozen
 		from competitions c join competition_participants p on p.competition_id = c.id and p.user_id = ${userId}
-		where c.status in ('open', 'running', 'finished', 'distributing', 'settled')`;
+		where c.status in ('open', 'running', 'finished', 'distributing', 'settled')
+		order by c.id for share of c`;
 }
 
 /** Writes the accepted items; returns the intervals (old and new) of every record that changed. */
