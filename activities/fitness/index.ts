@@ -15,6 +15,7 @@
  */
 import { ApplicationFailure } from "@temporalio/activity";
 import { type Client, WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
+import { formatMinor } from "../../src/debts/money.ts";
 import type { WorkerContext } from "../../src/feature.ts";
 import { audit } from "../../src/fitness/competitions-repository.ts";
 import { fitnessSettings } from "../../src/fitness/settings.ts";
@@ -182,7 +183,7 @@ export function createFitnessActivities(
 						userId: p.user_id,
 						kind: "prize",
 						title: `You won a prize in ${calc.name}`,
-						body: `Position ${p.rank}: ${(p.amount_minor / 100).toFixed(2)} ${calc.currency} is on its way.`,
+						body: `Position ${p.rank}: ${formatMinor(p.amount_minor, calc.currency)} ${calc.currency} is on its way.`,
 						data: {
 							competitionId: calc.competition_id,
 							allocationId: p.id,
