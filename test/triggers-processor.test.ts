@@ -266,7 +266,7 @@ describe("kill -9", () => {
 		});
 		expect(events.length).toBe(10_000);
 		const folder = new Folder(live, new Map(), 1000);
-		for (const e of events) folder.event(e);
+		folder.events(events);
 		folder.tick(end, []);
 		const expected = folder.result.fires
 			.filter((f) => f.decision.at <= end)

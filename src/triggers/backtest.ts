@@ -42,7 +42,7 @@ export function createBacktestService(deps: { sql: Sql; settings: TriggerSetting
 				new Map(),
 				settings.conditionDeadlineMs,
 			);
-			for (const e of events) folder.event(e);
+			folder.events(events);
 			folder.tick(Math.min(to.getTime(), Date.now()), []);
 			const { decisions, fires } = folder.result;
 			const counts: Record<string, number> = {};

@@ -150,12 +150,16 @@ export function compile(source: string, scope: CelScope, want?: "bool" | "number
 			start: 0,
 			end: source.length,
 		});
-	const run = (fn: (vars: Record<string, unknown>) => unknown, vars: Record<string, unknown>) => fn(vars);
+	const quick = want === "bool" ? quickMatcher(parsed.ast as Ast) : undefined;
 	const evaluate = (vars: Record<string, unknown>, deadlineMs: number): EvalResult => {
+		if (quick) {
+			const verdict = quick(vars.data);
+			if (verdict !== undefined) return verdict ? TRUE : FALSE;
+		}
 		const started = performance.now();
 		let value: unknown;
 		try {
-			value = run(parsed, vars);
+			value = parsed(vars);
 		} catch (error) {
 			const e = errorOf(error, source.length);
 			if (e.code === "no_such_key") return { ok: false, missing: true, message: e.message };
@@ -169,8 +173,11 @@ export function compile(source: string, scope: CelScope, want?: "bool" | "number
 				code: "deadline_exceeded",
 				message: `evaluation took ${took.toFixed(1)} ms (deadline ${deadlineMs} ms)`,
 			};
-		if (want === "bool" && typeof value !== "boolean")
+		if (want === "bool") {
+			if (value === true) return TRUE;
+			if (value === false) return FALSE;
 			return { ok: false, missing: false, code: "wrong_type", message: `evaluated to ${typeof value}` };
+		}
 		return { ok: true, value };
 	};
 	// One throw-away evaluation: the first run of a fresh expression is the slow one (JIT), and
@@ -179,6 +186,108 @@ export function compile(source: string, scope: CelScope, want?: "bool" | "number
 		parsed(WARM_UP);
 	} catch {}
 	return { source, type, operands: operandsOf(env, parsed.ast, source), evaluate };
+}
+
+const TRUE: EvalResult = Object.freeze({ ok: true, value: true });
+const FALSE: EvalResult = Object.freeze({ ok: true, value: false });
+
+interface Ast {
+	op: string;
+	args: unknown;
+	range: { start: number; end: number };
+}
+
+type Verdict = boolean | undefined;
+
+/**
+ * A matcher for the shape most conditions have, an `&&` chain of
+ * `data.<field>… <op> <literal>` comparisons, in plain JS, as event-pattern
+ * matchers do: it answers only where the answer is certain and equal to
+ * CEL's (a number with a number: every comparison; a string, a bool or null
+ * with its own type: == and !=), and undefined otherwise, for CEL to decide.
+ * One certain false operand makes the chain false (CEL's && is false if any
+ * operand is, errors or not); every operand certain and true makes it true.
+ * `test/triggers-cel-quick.test.ts` holds it equal to cel-js.
+ */
+function quickMatcher(ast: Ast): ((data: unknown) => Verdict) | undefined {
+	const operands: Ast[] = [];
+	const walk = (node: Ast) => {
+		if (node.op === "&&") for (const child of node.args as Ast[]) walk(child);
+		else operands.push(node);
+	};
+	walk(ast);
+	const checks = operands.map(comparison);
+	const known = checks.filter((c): c is (data: unknown) => Verdict => c !== undefined);
+	if (known.length === 0) return undefined;
+	const complete = known.length === checks.length;
+	return (data) => {
+		let all = complete;
+		for (const check of known) {
+			const v = check(data);
+			if (v === false) return false;
+			if (v === undefined) all = false;
+		}
+		return all ? true : undefined;
+	};
+}
+
+const ORDER = new Set(["<", "<=", ">", ">="]);
+
+function comparison(node: Ast): ((data: unknown) => Verdict) | undefined {
+	const op = node.op;
+	if (!(op === "==" || op === "!=" || ORDER.has(op))) return undefined;
+	const [left, right] = node.args as [Ast, Ast];
+	const path = dataPath(left);
+	if (!path || right.op !== "value") return undefined;
+	const literal = right.args;
+	const kind = typeof literal === "bigint" || typeof literal === "number" ? "number" : literalKind(literal);
+	if (!kind || (kind !== "number" && ORDER.has(op))) return undefined;
+	const compare = comparator(op, literal);
+	return (data) => {
+		let v: unknown = data;
+		for (const name of path) {
+			if (v === null || typeof v !== "object" || Array.isArray(v) || !Object.hasOwn(v, name))
+				return undefined;
+			v = (v as Record<string, unknown>)[name];
+		}
+		const actual = typeof v === "number" ? "number" : literalKind(v);
+		if (actual !== kind) return undefined;
+		return compare(v);
+	};
+}
+
+const literalKind = (v: unknown) =>
+	v === null ? "null" : typeof v === "string" ? "string" : typeof v === "boolean" ? "boolean" : undefined;
+
+/** `data.a.b` → ["a", "b"]; anything else undefined. */
+function dataPath(node: Ast): string[] | undefined {
+	const names: string[] = [];
+	let n = node;
+	while (n.op === ".") {
+		const [inner, name] = n.args as [Ast, unknown];
+		if (typeof name !== "string") return undefined;
+		names.unshift(name);
+		n = inner;
+	}
+	return n.op === "id" && n.args === "data" && names.length > 0 ? names : undefined;
+}
+
+// JS compares a number with a bigint exactly, as CEL compares a double with an int.
+function comparator(op: string, l: unknown): (v: unknown) => boolean {
+	switch (op) {
+		case "==":
+			return typeof l === "bigint" ? (v) => !((v as number) < l || (v as number) > l) : (v) => v === l;
+		case "!=":
+			return typeof l === "bigint" ? (v) => (v as number) < l || (v as number) > l : (v) => v !== l;
+		case "<":
+			return (v) => (v as number) < (l as number);
+		case "<=":
+			return (v) => (v as number) <= (l as number);
+		case ">":
+			return (v) => (v as number) > (l as number);
+		default:
+			return (v) => (v as number) >= (l as number);
+	}
 }
 
 /** The top-level operands of a chain of && or || (the whole expression otherwise). */

@@ -1,8 +1,18 @@
-/** Explain: a trigger's recorded decisions, per event or all, with their reasons. */
+/**
+ * Explain: a trigger's recorded decisions, per event or all, with their
+ * reasons. The processor records a false condition without its operands;
+ * they are computed here again, from the stored event and the condition of
+ * the trigger version that decided (`trigger_versions`): CEL is pure, so this
+ * is what the processor saw.
+ */
 import { NotFound } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
+import { type Compiled, compile } from "./cel.ts";
 import { compileTrigger } from "./definition.ts";
 import type { DecisionView } from "./model.ts";
+import type { OwnedEvent } from "./processor-store.ts";
+import { eventsBySeq } from "./processor-store.ts";
+import { eventVars, operandValues } from "./reducer.ts";
 import { passesPrefilter } from "./routing.ts";
 import { definitionOf, findTrigger } from "./triggers-repository.ts";
 
@@ -13,8 +23,49 @@ interface DecisionRow {
 	decision: string;
 	reason: Record<string, unknown>;
 	at: Date;
+	trigger_version: number;
 	fire_key: string | null;
 	payload: unknown;
+}
+
+/** Fills in the operand values of the page's false conditions that were stored without them. */
+async function withOperands(sql: Sql, owner: string, triggerId: string, rows: DecisionRow[]) {
+	const open = rows.filter(
+		(r) => r.decision === "condition_false" && r.event_seq !== null && !("operands" in r.reason),
+	);
+	if (open.length === 0) return;
+	const [events, versions] = await Promise.all([
+		eventsBySeq(sql, owner, [...new Set(open.map((r) => Number(r.event_seq)))]),
+		sql<{ version: number; condition: string; ema: boolean }[]>`
+			select version, condition, ema from trigger_versions
+			where trigger_id = ${triggerId} and version = any(${[...new Set(open.map((r) => r.trigger_version))]}::int[])`,
+	]);
+	const bySeq = new Map<number, OwnedEvent>(events.map((e) => [e.seq, e]));
+	const conditions = new Map<number, Compiled | null>();
+	for (const v of versions) {
+		try {
+			conditions.set(v.version, compile(v.condition, { ema: v.ema }, "bool"));
+		} catch {
+			conditions.set(v.version, null);
+		}
+	}
+	for (const r of open) {
+		const event = bySeq.get(Number(r.event_seq));
+		const condition = conditions.get(r.trigger_version);
+		if (!event || !condition) {
+			r.reason = {
+				...r.reason,
+				operands: null,
+				operandsUnavailable: event ? "trigger version" : "event expired",
+			};
+			continue;
+		}
+		const state = (r.reason.state ?? {}) as { ema?: number; ema_prev?: number; ema_samples?: number };
+		const vars = condition.operands.length === 0 ? {} : { ...eventVars(event) };
+		if (state.ema !== undefined)
+			Object.assign(vars, { ...state, ema_samples: BigInt(state.ema_samples ?? 0) });
+		r.reason = { ...r.reason, operands: operandValues(condition, vars) };
+	}
 }
 
 export function createExplainService({ sql }: { sql: Sql }) {
@@ -35,12 +86,13 @@ export function createExplainService({ sql }: { sql: Sql }) {
 					: "miss";
 			}
 			const rows = await sql<DecisionRow[]>`
-				select d.id, d.event_seq, d.key, d.decision, d.reason, d.at, f.fire_key, f.payload
+				select d.id, d.event_seq, d.key, d.decision, d.reason, d.at, d.trigger_version, f.fire_key, f.payload
 				from trigger_decisions d
 				left join trigger_fires f on f.fire_key = d.reason ->> 'fireKey'
 				where d.trigger_id = ${id} and d.id > ${q.afterId ?? 0}
 				  ${seq ? sql`and d.event_seq = ${seq}` : sql``}
 				order by d.id limit ${q.limit ?? 100}`;
+			await withOperands(sql, owner, id, rows);
 			const items = rows.map((r): DecisionView & { id: number } => ({
 				id: Number(r.id),
 				decision: r.decision,

@@ -1,14 +1,19 @@
 /**
  * Folding a batch: every event through every trigger that hears it (the
- * prefilter by type, owner and source; a trigger hears events received from
+ * prefilter by owner, type and source; a trigger hears events received from
  * its creation on), each under its key, with the reducer; then, when the
  * batch reached the horizon, every due timer. The processor and the backtest
  * both fold with this, so they decide alike.
+ *
+ * The fold runs trigger by trigger: a trigger's events stay in seq order and
+ * no state is shared between triggers, so this decides exactly what going
+ * event by event would, with one trigger's condition and states at hand
+ * while it runs through its events (bench/triggers-fold.ts).
  */
 import type { CompiledTrigger } from "./definition.ts";
 import type { OwnedEvent, StoredState } from "./processor-store.ts";
-import { type Decision, dueAt, type KeyState, reduce } from "./reducer.ts";
-import { keyOf, passesPrefilter } from "./routing.ts";
+import { type Decision, dueAt, type Input, type KeyState, type ReduceOptions, reduce } from "./reducer.ts";
+import { keyOf } from "./routing.ts";
 
 export interface LiveTrigger {
 	compiled: CompiledTrigger;
@@ -18,118 +23,273 @@ export interface LiveTrigger {
 }
 
 export interface FoldResult {
-	/** Changed states, by `stateId`. */
-	states: Map<string, StoredState & { dueAt: number | undefined }>;
+	/** Changed states. */
+	states: (StoredState & { dueAt: number | undefined })[];
 	decisions: { triggerId: string; version: number; key: string; decision: Decision }[];
 	fires: { triggerId: string; ownerId: string; version: number; key: string; decision: Decision }[];
 }
 
 export const stateId = (triggerId: string, key: string) => `${triggerId}\u0000${key}`;
 
-/** Triggers by the event types they hear. */
-export function indexByType(triggers: readonly LiveTrigger[]): Map<string, LiveTrigger[]> {
-	const index = new Map<string, LiveTrigger[]>();
-	for (const t of triggers)
-		for (const type of t.compiled.eventTypes) {
-			const list = index.get(type) ?? [];
-			list.push(t);
-			index.set(type, list);
+/** States by trigger id, then key (no string of both to build and hash per lookup). */
+export type KnownStates = Map<string, Map<string, StoredState>>;
+
+export function knownStates(list: Iterable<StoredState>, into: KnownStates = new Map()): KnownStates {
+	for (const s of list) {
+		let keys = into.get(s.triggerId);
+		if (!keys) {
+			keys = new Map();
+			into.set(s.triggerId, keys);
 		}
-	return index;
+		keys.set(s.key, s);
+	}
+	return into;
 }
 
+const routeOf = (ownerId: string, type: string) => `${ownerId}\u0000${type}`;
+
+/** A set of live triggers indexed by (owner, event type) and by id: build it once per trigger set. */
+export class TriggerSet {
+	readonly byRoute = new Map<string, LiveTrigger[]>();
+	readonly byId = new Map<string, LiveTrigger>();
+	constructor(readonly triggers: readonly LiveTrigger[]) {
+		for (const t of triggers) {
+			this.byId.set(t.compiled.id, t);
+			for (const type of t.compiled.eventTypes) {
+				const route = routeOf(t.ownerId, type);
+				const list = this.byRoute.get(route);
+				if (list) list.push(t);
+				else this.byRoute.set(route, [t]);
+			}
+		}
+	}
+}
+
+/** A touched state: the known entry itself (the folder's), its trigger, and whether a step changed it. */
+interface Slot {
+	trigger: LiveTrigger;
+	entry: StoredState;
+	/** The state (of the trigger's version); undefined until the first step. */
+	state: KeyState | undefined;
+}
+
+type KeyResult = ReturnType<typeof keyOf>;
+const NO_KEY: KeyResult = { ok: true, key: "" };
+
+/** The batch's events by (owner, type), each list in seq order. */
+function byRoute(list: readonly OwnedEvent[]): Map<string, OwnedEvent[]> {
+	const routes = new Map<string, OwnedEvent[]>();
+	for (const e of list) {
+		const route = routeOf(e.ownerId, e.type);
+		const same = routes.get(route);
+		if (same) same.push(e);
+		else routes.set(route, [e]);
+	}
+	return routes;
+}
+
+/** A trigger's events of the batch, in seq order. */
+function eventsOf(t: LiveTrigger, routes: Map<string, OwnedEvent[]>): readonly OwnedEvent[] {
+	if (t.compiled.eventTypes.size === 1) {
+		const [type] = t.compiled.eventTypes;
+		return routes.get(routeOf(t.ownerId, type!)) ?? [];
+	}
+	const all: OwnedEvent[] = [];
+	for (const type of t.compiled.eventTypes)
+		for (const e of routes.get(routeOf(t.ownerId, type)) ?? []) all.push(e);
+	return all.sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * The triggers that hear any of the batch's events, each with its events in seq order: `visit`
+ * gets them trigger by trigger. A trigger of one type (the usual) takes its route's list as it is.
+ */
+function eachTrigger(
+	set: TriggerSet,
+	events: readonly OwnedEvent[],
+	visit: (t: LiveTrigger, events: readonly OwnedEvent[]) => void,
+): void {
+	const routes = byRoute(events);
+	let multi: Set<LiveTrigger> | undefined;
+	for (const [route, list] of routes) {
+		const triggers = set.byRoute.get(route);
+		if (!triggers) continue;
+		for (const t of triggers) {
+			if (t.compiled.eventTypes.size === 1) visit(t, list);
+			else {
+				multi ??= new Set();
+				multi.add(t);
+			}
+		}
+	}
+	if (multi) for (const t of multi) visit(t, eventsOf(t, routes));
+}
+
+/** Keys of events under key expressions, each evaluated once per event (triggers share expressions). */
+class KeyCache {
+	private readonly bySource = new Map<string, Map<OwnedEvent, KeyResult>>();
+	constructor(private readonly deadlineMs: number) {}
+	of(t: LiveTrigger, e: OwnedEvent): KeyResult {
+		const expr = t.compiled.key;
+		if (!expr) return NO_KEY;
+		let keys = this.bySource.get(expr.source);
+		if (!keys) {
+			keys = new Map();
+			this.bySource.set(expr.source, keys);
+		}
+		let k = keys.get(e);
+		if (!k) {
+			k = keyOf(t.compiled, e, this.deadlineMs);
+			keys.set(e, k);
+		}
+		return k;
+	}
+}
+
+/** The prefilter beyond owner and type: received from the trigger's creation on, of its sources. */
+const hears = (t: LiveTrigger, e: OwnedEvent) =>
+	e.receivedAt >= t.createdAt && (t.compiled.sourceIds.size === 0 || t.compiled.sourceIds.has(e.source));
+
 export class Folder {
-	readonly result: FoldResult = { states: new Map(), decisions: [], fires: [] };
-	private readonly index: Map<string, LiveTrigger[]>;
-	private readonly byId: Map<string, LiveTrigger>;
+	private readonly decisions: FoldResult["decisions"] = [];
+	private readonly fires: FoldResult["fires"] = [];
+	private readonly set: TriggerSet;
+	/** The states a step changed, each once. */
+	private readonly changed: Slot[] = [];
+	private readonly slots = new Map<StoredState, Slot>();
+	private readonly options: ReduceOptions;
 
 	constructor(
-		triggers: readonly LiveTrigger[],
-		/** Known states (loaded for this batch); a state of another version is discarded. */
-		private readonly known: Map<string, StoredState>,
+		triggers: readonly LiveTrigger[] | TriggerSet,
+		/**
+		 * Known states (loaded for this batch; a state of another version is discarded). They become
+		 * the folder's: it changes them in place (the processor loads them afresh for every batch).
+		 */
+		private readonly known: KnownStates,
 		private readonly deadlineMs: number,
+		/** With the value of each operand of a false condition (dry-run); the processor leaves them to explain. */
+		operands = false,
 	) {
-		this.index = indexByType(triggers);
-		this.byId = new Map(triggers.map((t) => [t.compiled.id, t]));
+		this.set = triggers instanceof TriggerSet ? triggers : new TriggerSet(triggers);
+		this.options = { operands, owned: true };
+	}
+
+	/** The changed states, decisions and fires so far. */
+	get result(): FoldResult {
+		const states: FoldResult["states"] = this.changed.map(({ trigger, entry, state }) => ({
+			triggerId: entry.triggerId,
+			key: entry.key,
+			version: entry.version,
+			state: state!,
+			dueAt: dueAt(trigger.compiled, state!),
+		}));
+		return { states, decisions: this.decisions, fires: this.fires };
 	}
 
 	/** The (trigger, key) pairs a list of events touches, to load their states first. */
-	static keysOf(triggers: readonly LiveTrigger[], events: readonly OwnedEvent[], deadlineMs: number) {
-		const index = indexByType(triggers);
-		const pairs = new Map<string, { triggerId: string; key: string }>();
-		for (const e of events)
-			for (const t of index.get(e.type) ?? []) {
+	static keysOf(
+		triggers: readonly LiveTrigger[] | TriggerSet,
+		events: readonly OwnedEvent[],
+		deadlineMs: number,
+	) {
+		const set = triggers instanceof TriggerSet ? triggers : new TriggerSet(triggers);
+		const pairs: { triggerId: string; key: string }[] = [];
+		const keys = new KeyCache(deadlineMs);
+		eachTrigger(set, events, (t, list) => {
+			const seen = new Set<string>();
+			for (const e of list) {
 				if (!hears(t, e)) continue;
-				const k = keyOf(t.compiled, e, deadlineMs);
-				if (k.ok) pairs.set(stateId(t.compiled.id, k.key), { triggerId: t.compiled.id, key: k.key });
+				const k = keys.of(t, e);
+				if (k.ok && !seen.has(k.key)) {
+					seen.add(k.key);
+					pairs.push({ triggerId: t.compiled.id, key: k.key });
+				}
 			}
-		return [...pairs.values()];
+		});
+		return pairs;
 	}
 
-	private current(t: LiveTrigger, key: string): KeyState | undefined {
-		const id = stateId(t.compiled.id, key);
-		const s = this.result.states.get(id) ?? this.known.get(id);
-		return s && s.version === t.compiled.version ? s.state : undefined;
+	/** The known states of a trigger (created empty when it has none). */
+	private statesOf(t: LiveTrigger): Map<string, StoredState> {
+		let keys = this.known.get(t.compiled.id);
+		if (!keys) {
+			keys = new Map();
+			this.known.set(t.compiled.id, keys);
+		}
+		return keys;
 	}
 
-	private record(t: LiveTrigger, key: string, state: KeyState | undefined, decisions: Decision[]) {
+	/** Runs one input through the reducer for the state of (t, key). */
+	private step(t: LiveTrigger, keys: Map<string, StoredState>, key: string, input: Input, now: number) {
 		const { id, version } = t.compiled;
-		if (state)
-			this.result.states.set(stateId(id, key), {
-				triggerId: id,
-				key,
-				version,
-				state,
-				dueAt: dueAt(t.compiled, state),
-			});
+		let entry = keys.get(key);
+		if (!entry) {
+			entry = { triggerId: id, key, version, state: undefined as unknown as KeyState };
+			keys.set(key, entry);
+		}
+		let slot = this.slots.get(entry);
+		if (!slot) {
+			// A state of an older version is discarded: the trigger's decisions changed.
+			const state = entry.version === version ? (entry.state as KeyState | undefined) : undefined;
+			entry.version = version;
+			slot = { trigger: t, entry, state };
+			this.slots.set(entry, slot);
+			this.changed.push(slot);
+		}
+		const step = reduce(t.compiled, key, slot.state, input, now, this.deadlineMs, this.options);
+		slot.state = step.state;
+		entry.state = step.state;
+		this.record(t, key, step.decisions);
+	}
+
+	private record(t: LiveTrigger, key: string, decisions: Decision[]) {
+		const { id, version } = t.compiled;
 		for (const decision of decisions) {
-			this.result.decisions.push({ triggerId: id, version, key, decision });
+			this.decisions.push({ triggerId: id, version, key, decision });
 			if (decision.kind === "fire")
-				this.result.fires.push({ triggerId: id, ownerId: t.ownerId, version, key, decision });
+				this.fires.push({ triggerId: id, ownerId: t.ownerId, version, key, decision });
 		}
 	}
 
-	event(e: OwnedEvent): void {
-		for (const t of this.index.get(e.type) ?? []) {
-			if (!hears(t, e)) continue;
-			const k = keyOf(t.compiled, e, this.deadlineMs);
-			if (!k.ok) {
-				this.record(t, "", undefined, [k.decision]);
-				continue;
+	/** Folds a batch of events (in seq order), trigger by trigger. */
+	events(list: readonly OwnedEvent[]): void {
+		const keys = new KeyCache(this.deadlineMs);
+		eachTrigger(this.set, list, (t, events) => {
+			let states: Map<string, StoredState> | undefined;
+			for (const event of events) {
+				if (!hears(t, event)) continue;
+				const key = keys.of(t, event);
+				if (!key.ok) {
+					this.record(t, "", [key.decision]);
+					continue;
+				}
+				states ??= this.statesOf(t);
+				this.step(t, states, key.key, { kind: "event", event }, event.receivedAt);
 			}
-			const step = reduce(
-				t.compiled,
-				k.key,
-				this.current(t, k.key),
-				{ kind: "event", event: e },
-				e.receivedAt,
-				this.deadlineMs,
-			);
-			this.record(t, k.key, step.state, step.decisions);
-		}
+		});
 	}
 
 	/** Fires every timer due by `now` of the given states (and of those folded so far). */
 	tick(now: number, due: readonly StoredState[]): void {
-		const all = new Map<string, StoredState>();
+		const candidates: { t: LiveTrigger; key: string }[] = [];
 		for (const s of due) {
-			const id = stateId(s.triggerId, s.key);
-			all.set(id, s);
-			if (!this.known.has(id)) this.known.set(id, s);
-		}
-		for (const [id, s] of this.result.states) if (s.dueAt !== undefined && s.dueAt <= now) all.set(id, s);
-		for (const s of all.values()) {
-			const t = this.byId.get(s.triggerId);
+			const t = this.set.byId.get(s.triggerId);
 			if (!t) continue;
-			const state = this.current(t, s.key);
-			if (!state) continue;
-			const due = dueAt(t.compiled, state);
-			if (due === undefined || due > now) continue;
-			const step = reduce(t.compiled, s.key, state, { kind: "tick" }, now, this.deadlineMs);
-			this.record(t, s.key, step.state, step.decisions);
+			const keys = this.statesOf(t);
+			if (!keys.has(s.key)) keys.set(s.key, s);
+			candidates.push({ t, key: s.key });
+		}
+		for (const slot of this.changed) candidates.push({ t: slot.trigger, key: slot.entry.key });
+		const seen = new Set<StoredState>();
+		for (const { t, key } of candidates) {
+			const keys = this.statesOf(t);
+			const entry = keys.get(key)!;
+			if (seen.has(entry)) continue;
+			seen.add(entry);
+			if (entry.version !== t.compiled.version || !entry.state) continue;
+			const at = dueAt(t.compiled, entry.state);
+			if (at === undefined || at > now) continue;
+			this.step(t, keys, key, { kind: "tick" }, now);
 		}
 	}
 }
-
-const hears = (t: LiveTrigger, e: OwnedEvent) =>
-	t.ownerId === e.ownerId && e.receivedAt >= t.createdAt && passesPrefilter(t.compiled, e);

@@ -100,17 +100,22 @@ export const copy = (s: KeyState): KeyState => ({
 
 /** The earliest pending timer of a state (undefined: none). */
 export function dueAt(trigger: CompiledTrigger, s: KeyState): number | undefined {
-	const times: number[] = [];
+	let due: number | undefined;
 	const hold = trigger.clauses.hold;
 	if (s.hold && hold) {
-		if (s.hold.phase === "pending" && s.hold.signal) times.push(s.hold.since + (hold.forSeconds ?? 0) * 1000);
+		if (s.hold.phase === "pending" && s.hold.signal) due = s.hold.since + (hold.forSeconds ?? 0) * 1000;
 		if (s.hold.phase === "firing" && !s.hold.signal && hold.keepFiringForSeconds && !hold.resolve)
-			times.push(s.hold.lastTrue + hold.keepFiringForSeconds * 1000);
+			due = earliest(due, s.hold.lastTrue + hold.keepFiringForSeconds * 1000);
 	}
 	const d = trigger.clauses.debounce;
 	if (s.debounce && d) {
 		const quiet = s.debounce.lastAt + d.periodSeconds * 1000;
-		times.push(d.maxWaitSeconds ? Math.min(quiet, s.debounce.firstAt + d.maxWaitSeconds * 1000) : quiet);
+		due = earliest(
+			due,
+			d.maxWaitSeconds ? Math.min(quiet, s.debounce.firstAt + d.maxWaitSeconds * 1000) : quiet,
+		);
 	}
-	return times.length ? Math.min(...times) : undefined;
+	return due;
 }
+
+const earliest = (a: number | undefined, b: number) => (a === undefined || b < a ? b : a);

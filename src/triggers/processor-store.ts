@@ -82,6 +82,15 @@ export async function eventsAfter(
 	return rows.map(toSnapshot);
 }
 
+/** Events of one owner by seq (explain). */
+export async function eventsBySeq(sql: Sql, owner: string, seqs: number[]): Promise<OwnedEvent[]> {
+	if (seqs.length === 0) return [];
+	const rows = await sql<EventRow[]>`
+		select seq, id, type, source_id, owner_id, external_id, occurred_at, received_at, data
+		from ingested_events where seq = any(${seqs.map(String)}::bigint[]) and owner_id = ${owner}`;
+	return rows.map(toSnapshot);
+}
+
 /** Events of one owner in [from, to) by receivedAt, for a backtest, in seq order. */
 export async function eventsBetween(
 	sql: Sql,

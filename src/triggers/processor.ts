@@ -17,7 +17,7 @@ import type { Sql } from "../infra/db/sql.ts";
 import { createSessionConnection } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { compileTrigger } from "./definition.ts";
-import { Folder, type LiveTrigger, stateId } from "./fold.ts";
+import { Folder, knownStates, type LiveTrigger, TriggerSet } from "./fold.ts";
 import { countBatch, sampleProcessorLag } from "./metrics.ts";
 import {
 	dueStates,
@@ -71,6 +71,16 @@ export async function startProcessor(deps: {
 	await ensurePartitions(sql, PARTITIONS);
 	await session.listen("new_event", onWake);
 	const compiled = new Map<string, { stamp: string; trigger: LiveTrigger }>();
+	/** Per partition, its trigger set as long as its triggers stay the same. */
+	const sets = new Map<number, { stamp: string; set: TriggerSet }>();
+	const setOf = (partition: number, triggers: LiveTrigger[]): TriggerSet => {
+		const stamp = triggers.map((t) => `${t.compiled.id}:${t.compiled.version}`).join(",");
+		const cached = sets.get(partition);
+		if (cached?.stamp === stamp && cached.set.triggers.every((t, i) => t === triggers[i])) return cached.set;
+		const set = new TriggerSet(triggers);
+		sets.set(partition, { stamp, set });
+		return set;
+	};
 
 	const claim = async () => {
 		if (!member) {
@@ -117,6 +127,7 @@ export async function startProcessor(deps: {
 	/** One batch of one partition; true when it has caught up with the horizon. */
 	const batch = async (partition: number, horizon: Horizon): Promise<boolean> => {
 		const triggers = live(await triggersOfPartitions(sql, [partition]));
+		const set = setOf(partition, triggers);
 		const started = performance.now();
 		let counted: (() => void) | undefined;
 		const caughtUp = await sql.begin(async (tx) => {
@@ -134,10 +145,10 @@ export async function startProcessor(deps: {
 							limit: settings.processorBatchSize,
 						});
 			const caughtUp = events.length < settings.processorBatchSize;
-			const pairs = Folder.keysOf(triggers, events, settings.conditionDeadlineMs);
-			const known = new Map((await loadStates(tx, pairs)).map((s) => [stateId(s.triggerId, s.key), s]));
-			const folder = new Folder(triggers, known, settings.conditionDeadlineMs);
-			for (const e of events) folder.event(e);
+			const pairs = Folder.keysOf(set, events, settings.conditionDeadlineMs);
+			const known = knownStates(await loadStates(tx, pairs));
+			const folder = new Folder(set, known, settings.conditionDeadlineMs);
+			folder.events(events);
 			if (caughtUp)
 				folder.tick(
 					horizon.now,
@@ -151,7 +162,7 @@ export async function startProcessor(deps: {
 			const clock = caughtUp ? horizon.now : events.at(-1)!.receivedAt;
 			const { states, decisions, fires } = folder.result;
 			await writeBatch(tx, {
-				states: [...states.values()],
+				states,
 				decisions,
 				fires,
 				checkpoint: { partition, lastSeq, clock: Math.max(clock, checkpoint.clock ?? 0) },

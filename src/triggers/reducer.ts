@@ -41,6 +41,18 @@ export {
 	type Step,
 } from "./key-state.ts";
 
+export interface ReduceOptions {
+	/**
+	 * A `condition_false` carries the value of each top-level operand (dry-runs). The processor and
+	 * the backtest leave them out: the explain service computes them again from the stored event and
+	 * the trigger version's condition (exact: CEL is pure; a condition reading the EMA gets the EMA
+	 * values the decision stores).
+	 */
+	operands?: boolean;
+	/** `prior` is the caller's own copy: the step may change it in place (the fold, within a batch). */
+	owned?: boolean;
+}
+
 /** One input for one key: timers due by `now`, then the event (if any). */
 export function reduce(
 	trigger: CompiledTrigger,
@@ -49,16 +61,27 @@ export function reduce(
 	input: Input,
 	now: number,
 	deadlineMs: number,
+	options: ReduceOptions = { operands: true },
 ): Step {
 	const decisions: Decision[] = [];
-	let state: KeyState = prior ? copy(prior) : initialState(now);
+	let state: KeyState = prior ? (options.owned ? prior : copy(prior)) : initialState(now);
 	const clock = Math.max(state.clock, now);
 	// Timers in due order, each at its own instant.
 	for (let due = dueAt(trigger, state); due !== undefined && due <= clock; due = dueAt(trigger, state)) {
 		state = timer(trigger, key, state, due, decisions);
 	}
 	state.clock = clock;
-	if (input.kind === "event") state = onEvent(trigger, key, state, input.event, clock, deadlineMs, decisions);
+	if (input.kind === "event")
+		state = onEvent(
+			trigger,
+			key,
+			state,
+			input.event,
+			clock,
+			deadlineMs,
+			decisions,
+			options.operands === true,
+		);
 	return { state, decisions };
 }
 
@@ -108,12 +131,15 @@ function onEvent(
 	now: number,
 	deadlineMs: number,
 	out: Decision[],
+	withOperands: boolean,
 ): KeyState {
-	const vars: Record<string, unknown> = { ...eventVars(e) };
 	const decide = (kind: DecisionKind, reason: Record<string, unknown>) =>
 		out.push({ kind, at: now, eventSeq: e.seq, reason });
 	const ema = trigger.clauses.ema;
+	// The event's variables are shared by every trigger that hears it; only an EMA adds to them.
+	let vars = eventVars(e);
 	if (ema && trigger.emaValue) {
+		vars = { ...vars };
 		const r = trigger.emaValue.evaluate(vars, deadlineMs);
 		if (!r.ok && !r.missing) {
 			decide("condition_error", { in: "clauses.ema.value", code: r.code, message: r.message });
@@ -121,12 +147,8 @@ function onEvent(
 		}
 		const x = r.ok ? Number(r.value) : Number.NaN;
 		if (r.ok && Number.isFinite(x)) s.ema = emaStep(s.ema, x, e.occurredAt, ema);
+		Object.assign(vars, emaVars(s));
 	}
-	Object.assign(vars, {
-		ema: s.ema?.value ?? 0,
-		ema_prev: s.ema?.prev ?? s.ema?.value ?? 0,
-		ema_samples: BigInt(s.ema?.samples ?? 0),
-	});
 	const result = trigger.condition.evaluate(vars, deadlineMs);
 	let signal = result.ok && result.value === true;
 	if (!result.ok && !result.missing) {
@@ -134,14 +156,10 @@ function onEvent(
 		return s;
 	}
 	if (!signal) {
-		const operands = trigger.condition.operands.map((o) => {
-			try {
-				return { operand: o.text, value: plain(o.run(vars)) };
-			} catch {
-				return { operand: o.text, value: null, missing: true };
-			}
-		});
-		decide("condition_false", result.ok ? { value: false, operands } : { missing: result.message, operands });
+		const reason: Record<string, unknown> = result.ok ? { value: false } : { missing: result.message };
+		if (withOperands) reason.operands = operandValues(trigger.condition, vars);
+		else if (ema) reason.state = emaVars(s, true);
+		decide("condition_false", reason);
 	}
 	const count = trigger.clauses.count;
 	if (signal && count) {
@@ -198,6 +216,27 @@ function onEvent(
 	}
 	decide("pending", { until: new Date(h.since + (hold.forSeconds ?? 0) * 1000).toISOString() });
 	return s;
+}
+
+/** What a condition reads of the EMA (`plain`: as JSON, for a decision's reason). */
+export function emaVars(s: Pick<KeyState, "ema">, plainValues = false): Record<string, unknown> {
+	const samples = s.ema?.samples ?? 0;
+	return {
+		ema: s.ema?.value ?? 0,
+		ema_prev: s.ema?.prev ?? s.ema?.value ?? 0,
+		ema_samples: plainValues ? samples : BigInt(samples),
+	};
+}
+
+/** The value of each top-level operand of a condition over `vars` (explain). */
+export function operandValues(condition: CompiledTrigger["condition"], vars: Record<string, unknown>) {
+	return condition.operands.map((o) => {
+		try {
+			return { operand: o.text, value: plain(o.run(vars)) };
+		} catch {
+			return { operand: o.text, value: null, missing: true };
+		}
+	});
 }
 
 /** A would-be fire: debounce holds it back, or it goes to the cooldown gate. */

@@ -30,17 +30,23 @@ export interface CountStep {
 	inWindow: number;
 }
 
+/** One matching event at `at` (occurredAt). `prior` belongs to the caller's state copy: it is updated in place. */
 export function countStep(prior: CountState | undefined, at: number, clause: CountClause): CountStep {
 	const w = clause.windowSeconds * 1000;
-	const s: CountState = prior
-		? { ...prior, times: [...prior.times] }
-		: { newest: at, times: [], window: Math.floor(at / w), n: 0, late: 0, inWindow: 0 };
+	const s: CountState = prior ?? {
+		newest: at,
+		times: [],
+		window: Math.floor(at / w),
+		n: 0,
+		late: 0,
+		inWindow: 0,
+	};
 	const lateByMs = s.newest - at;
 	if (lateByMs > (clause.allowedLatenessSeconds ?? 0) * 1000) {
 		s.late += 1;
 		return { state: s, late: true, lateByMs, inWindow: s.inWindow };
 	}
-	s.newest = Math.max(s.newest, at);
+	if (at > s.newest) s.newest = at;
 	if (clause.mode === "tumbling") {
 		const k = Math.floor(at / w);
 		const current = Math.floor(s.newest / w);
@@ -56,14 +62,19 @@ export function countStep(prior: CountState | undefined, at: number, clause: Cou
 		}
 		s.inWindow = s.n;
 	} else {
+		// Keep the timestamps inside (newest − W, newest], ascending, with `at` in its place, at most `threshold` (the newest).
 		const from = s.newest - w;
-		const kept = s.times.filter((x) => x > from);
+		const times = s.times;
+		let drop = 0;
+		while (drop < times.length && times[drop]! <= from) drop++;
+		if (drop > 0) times.splice(0, drop);
 		if (at > from) {
-			const i = kept.findIndex((x) => x > at);
-			kept.splice(i === -1 ? kept.length : i, 0, at);
+			let i = times.length;
+			while (i > 0 && times[i - 1]! > at) i--;
+			times.splice(i, 0, at);
 		}
-		s.times = kept.slice(-clause.threshold);
-		s.inWindow = s.times.length;
+		if (times.length > clause.threshold) times.splice(0, times.length - clause.threshold);
+		s.inWindow = times.length;
 	}
 	return { state: s, late: false, lateByMs: Math.max(0, lateByMs), inWindow: s.inWindow };
 }
