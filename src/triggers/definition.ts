@@ -22,10 +22,18 @@ export interface EmaClause {
 export interface CountClause {
 	mode: "sliding" | "tumbling";
 	windowSeconds: number;
-	/** Fires when this many matching events are in the window. */
+	/** "reached" (default): fires when this many matching events are in the window; "below": see `when`. */
 	threshold: number;
 	/** Events whose occurredAt is this much older than the newest seen are counted as late (default 0). */
 	allowedLatenessSeconds?: number;
+	/**
+	 * "reached" (default): an event that brings the window to `threshold` is a candidate fire.
+	 * "below": absence detection on a window-close timer (processing time, after the allowed
+	 * lateness): fires once when a window that had reached `threshold` closes below it (tumbling:
+	 * a window [kW, (k+1)W) that closes with fewer, after one that reached it; sliding: when the
+	 * count in (T − W, T] drops below). Rearmed by the next window that reaches it.
+	 */
+	when?: "reached" | "below";
 }
 
 export interface HoldClause {
@@ -153,6 +161,13 @@ export function compileTrigger(
 		positive("clauses.ema.halfLifeSeconds", ema.halfLifeSeconds);
 	}
 	if (count) positive("clauses.count.windowSeconds", count.windowSeconds);
+	if (count?.when === "below" && (hold || debounce))
+		throw new Invalid(
+			"clauses.count.when below fires on a timer: it cannot be combined with hold or debounce",
+			{
+				field: "clauses.count.when",
+			},
+		);
 	positive("clauses.hold.forSeconds", hold?.forSeconds);
 	positive("clauses.hold.keepFiringForSeconds", hold?.keepFiringForSeconds);
 	positive("clauses.cooldownSeconds", clauses.cooldownSeconds);

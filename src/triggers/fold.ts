@@ -12,7 +12,16 @@
  */
 import type { CompiledTrigger } from "./definition.ts";
 import type { OwnedEvent, StoredState } from "./processor-store.ts";
-import { type Decision, dueAt, type Input, type KeyState, type ReduceOptions, reduce } from "./reducer.ts";
+import {
+	type Decision,
+	dueAt,
+	falseCondition,
+	falseLeavesState,
+	type Input,
+	type KeyState,
+	type ReduceOptions,
+	reduce,
+} from "./reducer.ts";
 import { keyOf } from "./routing.ts";
 
 export interface LiveTrigger {
@@ -197,9 +206,12 @@ export class Folder {
 		const keys = new KeyCache(deadlineMs);
 		eachTrigger(set, events, (t, list) => {
 			const seen = new Set<string>();
+			const quiet = falseLeavesState(t.compiled);
 			for (const e of list) {
 				if (!hears(t, e)) continue;
 				const k = keys.of(t, e);
+				// A false condition that leaves the state as it is needs no state loaded.
+				if (quiet && k.ok && !seen.has(k.key) && falseCondition(t.compiled, e, deadlineMs, false)) continue;
 				if (k.ok && !seen.has(k.key)) {
 					seen.add(k.key);
 					pairs.push({ triggerId: t.compiled.id, key: k.key });
@@ -237,8 +249,10 @@ export class Folder {
 			this.changed.push(slot);
 		}
 		const step = reduce(t.compiled, key, slot.state, input, now, this.deadlineMs, this.options);
-		slot.state = step.state;
-		entry.state = step.state;
+		if (step.state) {
+			slot.state = step.state;
+			entry.state = step.state;
+		}
 		this.record(t, key, step.decisions);
 	}
 
@@ -256,12 +270,21 @@ export class Folder {
 		const keys = new KeyCache(this.deadlineMs);
 		eachTrigger(this.set, list, (t, events) => {
 			let states: Map<string, StoredState> | undefined;
+			const quiet = falseLeavesState(t.compiled);
 			for (const event of events) {
 				if (!hears(t, event)) continue;
 				const key = keys.of(t, event);
 				if (!key.ok) {
 					this.record(t, "", [key.decision]);
 					continue;
+				}
+				if (quiet) {
+					// A false condition that leaves the state as it is: decided without touching it.
+					const decision = falseCondition(t.compiled, event, this.deadlineMs, this.options.operands === true);
+					if (decision) {
+						this.record(t, key.key, [decision]);
+						continue;
+					}
 				}
 				states ??= this.statesOf(t);
 				this.step(t, states, key.key, { kind: "event", event }, event.receivedAt);

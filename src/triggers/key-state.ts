@@ -5,7 +5,7 @@
  */
 import type { CompiledTrigger } from "./definition.ts";
 import type { EmaState } from "./ema.ts";
-import type { CountState } from "./windows.ts";
+import { type CountState, closeDue } from "./windows.ts";
 
 export interface EventSnapshot {
 	id: string;
@@ -59,7 +59,8 @@ export interface Decision {
 export type Input = { kind: "event"; event: EventSnapshot } | { kind: "tick" };
 
 export interface Step {
-	state: KeyState;
+	/** undefined: the key has no state (a false condition of a timer-free trigger creates none). */
+	state: KeyState | undefined;
 	decisions: Decision[];
 }
 
@@ -106,6 +107,10 @@ export function dueAt(trigger: CompiledTrigger, s: KeyState): number | undefined
 		if (s.hold.phase === "pending" && s.hold.signal) due = s.hold.since + (hold.forSeconds ?? 0) * 1000;
 		if (s.hold.phase === "firing" && !s.hold.signal && hold.keepFiringForSeconds && !hold.resolve)
 			due = earliest(due, s.hold.lastTrue + hold.keepFiringForSeconds * 1000);
+	}
+	if (trigger.clauses.count?.when === "below") {
+		const close = closeDue(s.count, trigger.clauses.count);
+		if (close !== undefined) due = earliest(due, close);
 	}
 	const d = trigger.clauses.debounce;
 	if (s.debounce && d) {

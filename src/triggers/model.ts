@@ -35,6 +35,12 @@ export const Clauses = t.Object(
 					windowSeconds: Seconds("window length"),
 					threshold: t.Integer({ minimum: 1, maximum: 10_000 }),
 					allowedLatenessSeconds: t.Optional(t.Number({ minimum: 0, maximum: 86_400 })),
+					when: t.Optional(
+						t.Union([t.Literal("reached"), t.Literal("below")], {
+							description:
+								"reached (default): fire when the window reaches threshold; below: fire on the window-close timer when a window that reached it closes below it",
+						}),
+					),
 				},
 				{ additionalProperties: false },
 			),

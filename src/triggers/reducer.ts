@@ -27,7 +27,7 @@ import {
 	type Step,
 } from "./key-state.ts";
 import { render, TemplateTooLarge } from "./template.ts";
-import { countStep } from "./windows.ts";
+import { type ClosedBelow, closeDue, closeUpTo, countStep } from "./windows.ts";
 
 export {
 	type Decision,
@@ -63,6 +63,10 @@ export function reduce(
 	deadlineMs: number,
 	options: ReduceOptions = { operands: true },
 ): Step {
+	if (input.kind === "event" && falseLeavesState(trigger)) {
+		const quiet = falseCondition(trigger, input.event, deadlineMs, options.operands === true);
+		if (quiet) return { state: prior, decisions: [quiet] };
+	}
 	const decisions: Decision[] = [];
 	let state: KeyState = prior ? (options.owned ? prior : copy(prior)) : initialState(now);
 	const clock = Math.max(state.clock, now);
@@ -86,6 +90,14 @@ export function reduce(
 }
 
 function timer(trigger: CompiledTrigger, key: string, s: KeyState, at: number, out: Decision[]): KeyState {
+	const count = trigger.clauses.count;
+	if (count?.when === "below" && s.count) {
+		const due = closeDue(s.count, count);
+		if (due !== undefined && due <= at) {
+			const closed = closeUpTo(s.count, at - (count.allowedLatenessSeconds ?? 0) * 1000, count);
+			return closed ? closedBelow(trigger, key, s, at, closed, out) : s;
+		}
+	}
 	const hold = trigger.clauses.hold;
 	if (s.hold && hold) {
 		if (s.hold.phase === "pending" && s.hold.signal && s.hold.since + (hold.forSeconds ?? 0) * 1000 <= at) {
@@ -162,6 +174,29 @@ function onEvent(
 		decide("condition_false", reason);
 	}
 	const count = trigger.clauses.count;
+	if (signal && count?.when === "below") {
+		// Absence detection: the event is counted (closing the windows its event time passed first);
+		// fires come from window-close timers only.
+		const lateness = (count.allowedLatenessSeconds ?? 0) * 1000;
+		if (s.count && s.count.newest - e.occurredAt <= lateness) {
+			const closed = closeUpTo(s.count, Math.max(s.count.newest, e.occurredAt), count);
+			if (closed) s = closedBelow(trigger, key, s, now, closed, out);
+		}
+		const c = countStep(s.count, e.occurredAt, count);
+		s.count = c.state;
+		if (c.late) {
+			decide("late", { occurredAt: new Date(e.occurredAt).toISOString(), lateBy: `${c.lateByMs / 1000} s` });
+			return s;
+		}
+		if (count.mode === "sliding" && c.inWindow >= count.threshold) c.state.armed = true;
+		const closes = closeDue(c.state, count);
+		decide("state_unsatisfied", {
+			count: `${c.inWindow}/${count.threshold} in ${count.windowSeconds} s`,
+			firesBelow: count.threshold,
+			...(closes === undefined ? {} : { closesAt: new Date(closes).toISOString() }),
+		});
+		return s;
+	}
 	if (signal && count) {
 		const c = countStep(s.count, e.occurredAt, count);
 		s.count = c.state;
@@ -218,6 +253,35 @@ function onEvent(
 	return s;
 }
 
+/**
+ * A trigger whose state a false condition cannot change: no EMA (it takes every observation), no
+ * hold (a false signal resolves it), no timers. For it, a false condition is decided at the event's
+ * receivedAt and leaves the key's state as it is: not created, its clock not advanced.
+ */
+export const falseLeavesState = (t: CompiledTrigger): boolean =>
+	!t.clauses.ema && !t.clauses.hold && !t.clauses.debounce && t.clauses.count?.when !== "below";
+
+/** The `condition_false` decision of an event, when the condition is false (or reads a missing field). */
+export function falseCondition(
+	trigger: CompiledTrigger,
+	e: EventSnapshot,
+	deadlineMs: number,
+	withOperands: boolean,
+): Decision | undefined {
+	const vars = eventVars(e);
+	const r = trigger.condition.evaluate(vars, deadlineMs);
+	if (r.ok ? r.value !== false : !r.missing) return undefined;
+	const reason: Record<string, unknown> = r.ok ? FALSE_REASON : { missing: r.message };
+	return {
+		kind: "condition_false",
+		at: e.receivedAt,
+		eventSeq: e.seq,
+		reason: withOperands ? { ...reason, operands: operandValues(trigger.condition, vars) } : reason,
+	};
+}
+
+const FALSE_REASON: Record<string, unknown> = Object.freeze({ value: false });
+
 /** What a condition reads of the EMA (`plain`: as JSON, for a decision's reason). */
 export function emaVars(s: Pick<KeyState, "ema">, plainValues = false): Record<string, unknown> {
 	const samples = s.ema?.samples ?? 0;
@@ -237,6 +301,32 @@ export function operandValues(condition: CompiledTrigger["condition"], vars: Rec
 			return { operand: o.text, value: null, missing: true };
 		}
 	});
+}
+
+/** A window closed below the threshold: a candidate fire, on the timer (no event). */
+function closedBelow(
+	trigger: CompiledTrigger,
+	key: string,
+	s: KeyState,
+	at: number,
+	closed: ClosedBelow,
+	out: Decision[],
+): KeyState {
+	const count = trigger.clauses.count!;
+	s.count!.inWindow = closed.count;
+	return candidate(
+		trigger,
+		key,
+		s,
+		at,
+		null,
+		out,
+		{
+			windowClosed: { from: new Date(closed.from).toISOString(), to: new Date(closed.to).toISOString() },
+			count: `${closed.count}/${count.threshold} in ${count.windowSeconds} s`,
+		},
+		true,
+	);
 }
 
 /** A would-be fire: debounce holds it back, or it goes to the cooldown gate. */

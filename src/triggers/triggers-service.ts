@@ -197,7 +197,7 @@ export function createTriggerService(deps: { sql: Sql; settings: TriggerSettings
 					receivedAt,
 					settings.conditionDeadlineMs,
 				);
-				states.set(key.key, step.state);
+				if (step.state) states.set(key.key, step.state);
 				for (const d of step.decisions) decisions.push(decisionView(d, key.key));
 			});
 			return { decisions, fires: decisions.filter((d) => d.decision === "fire").length };

@@ -21,6 +21,65 @@ export interface CountState {
 	late: number;
 	/** Events in the window after the last step. */
 	inWindow: number;
+	/**
+	 * `when: "below"`: sliding, the count reached the threshold since it last dropped below it;
+	 * tumbling, the last closed window reached it.
+	 */
+	armed?: boolean;
+}
+
+/** A window that closed below the threshold after one that had reached it (`when: "below"`). */
+export interface ClosedBelow {
+	count: number;
+	/** The window closed, event time, ms: [from, to) tumbling, (from, to] sliding. */
+	from: number;
+	to: number;
+}
+
+/**
+ * `when: "below"`: the next window-close instant on the processing clock (the close in event time
+ * plus the allowed lateness), or undefined when no close can fire.
+ */
+export function closeDue(s: CountState | undefined, clause: CountClause): number | undefined {
+	if (!s || clause.when !== "below") return undefined;
+	const w = clause.windowSeconds * 1000;
+	const lateness = (clause.allowedLatenessSeconds ?? 0) * 1000;
+	if (clause.mode === "tumbling")
+		return s.armed || s.n >= clause.threshold ? (s.window + 1) * w + lateness : undefined;
+	return s.armed && s.times.length >= clause.threshold ? s.times[0]! + w + lateness : undefined;
+}
+
+/**
+ * `when: "below"`: closes the windows that end by event time `t` (tumbling: each [kW, (k+1)W)
+ * with (k+1)W ≤ t; sliding: the window becomes (t − W, t]) and reports the close that fires, if
+ * any: at most one, since a fire disarms until a window reaches the threshold again.
+ */
+export function closeUpTo(s: CountState, t: number, clause: CountClause): ClosedBelow | undefined {
+	const w = clause.windowSeconds * 1000;
+	const threshold = clause.threshold;
+	if (clause.mode === "tumbling") {
+		let fired: ClosedBelow | undefined;
+		while ((s.window + 1) * w <= t) {
+			const below = s.n < threshold;
+			if (below && s.armed) fired = { count: s.n, from: s.window * w, to: (s.window + 1) * w };
+			s.armed = !below;
+			s.window += 1;
+			s.n = 0;
+			// Disarmed, the windows up to t are empty and cannot fire: skip to t's.
+			if (!s.armed) s.window = Math.max(s.window, Math.floor(t / w));
+		}
+		s.inWindow = s.n;
+		return fired;
+	}
+	if (!s.armed) return undefined;
+	const from = t - w;
+	let drop = 0;
+	while (drop < s.times.length && s.times[drop]! <= from) drop++;
+	if (drop > 0) s.times.splice(0, drop);
+	s.inWindow = s.times.length;
+	if (s.times.length >= threshold) return undefined;
+	s.armed = false;
+	return { count: s.times.length, from, to: t };
 }
 
 export interface CountStep {
