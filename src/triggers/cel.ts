@@ -119,7 +119,13 @@ const errorOf = (error: unknown, fallbackEnd: number): CelError => {
  * "bool" for a condition; "number" accepts int, uint and double). Throws
  * CelInvalid with the position of the error.
  */
-export function compile(source: string, scope: CelScope, want?: "bool" | "number" | "key"): Compiled {
+export function compile(
+	source: string,
+	scope: CelScope,
+	want?: "bool" | "number" | "key",
+	/** false: always evaluate in cel-js (the matcher's differential test, the bench's baseline). */
+	options: { matcher?: boolean } = {},
+): Compiled {
 	if (source.length > CEL_LIMITS.maxLength)
 		throw new CelInvalid({
 			code: "expression_too_long",
@@ -150,7 +156,7 @@ export function compile(source: string, scope: CelScope, want?: "bool" | "number
 			start: 0,
 			end: source.length,
 		});
-	const quick = want === "bool" ? quickMatcher(parsed.ast as Ast) : undefined;
+	const quick = want === "bool" && options.matcher !== false ? quickMatcher(parsed.ast as Ast) : undefined;
 	const evaluate = (vars: Record<string, unknown>, deadlineMs: number): EvalResult => {
 		if (quick) {
 			const verdict = quick(vars.data);
@@ -220,6 +226,20 @@ function quickMatcher(ast: Ast): ((data: unknown) => Verdict) | undefined {
 	const known = checks.filter((c): c is (data: unknown) => Verdict => c !== undefined);
 	if (known.length === 0) return undefined;
 	const complete = known.length === checks.length;
+	if (known.length === 1) {
+		const [only] = known as [(data: unknown) => Verdict];
+		return complete ? only : (data) => (only(data) === false ? false : undefined);
+	}
+	if (known.length === 2) {
+		const [a, b] = known as [(data: unknown) => Verdict, (data: unknown) => Verdict];
+		return (data) => {
+			const x = a(data);
+			if (x === false) return false;
+			const y = b(data);
+			if (y === false) return false;
+			return complete && x === true && y === true ? true : undefined;
+		};
+	}
 	return (data) => {
 		let all = complete;
 		for (const check of known) {
@@ -243,16 +263,23 @@ function comparison(node: Ast): ((data: unknown) => Verdict) | undefined {
 	const kind = typeof literal === "bigint" || typeof literal === "number" ? "number" : literalKind(literal);
 	if (!kind || (kind !== "number" && ORDER.has(op))) return undefined;
 	const compare = comparator(op, literal);
+	// Only a map's own field can hold a number, string, bool or null (no Object.prototype member does).
+	const field = (v: unknown, name: string): unknown =>
+		v === null || typeof v !== "object" || Array.isArray(v)
+			? undefined
+			: (v as Record<string, unknown>)[name];
+	const take = (v: unknown): Verdict => {
+		const actual = typeof v === "number" ? "number" : literalKind(v);
+		return actual === kind ? compare(v) : undefined;
+	};
+	if (path.length === 1) {
+		const [name] = path as [string];
+		return (data) => take(field(data, name));
+	}
 	return (data) => {
 		let v: unknown = data;
-		for (const name of path) {
-			if (v === null || typeof v !== "object" || Array.isArray(v) || !Object.hasOwn(v, name))
-				return undefined;
-			v = (v as Record<string, unknown>)[name];
-		}
-		const actual = typeof v === "number" ? "number" : literalKind(v);
-		if (actual !== kind) return undefined;
-		return compare(v);
+		for (let i = 0; i < path.length; i++) v = field(v, path[i]!);
+		return take(v);
 	};
 }
 
@@ -272,8 +299,15 @@ function dataPath(node: Ast): string[] | undefined {
 	return n.op === "id" && n.args === "data" && names.length > 0 ? names : undefined;
 }
 
-// JS compares a number with a bigint exactly, as CEL compares a double with an int.
-function comparator(op: string, l: unknown): (v: unknown) => boolean {
+// JS compares a number with a bigint exactly, as CEL compares a double with an int; an int that a
+// double holds exactly is compared as that double (a mixed comparison is the engine's slow path).
+function comparator(op: string, literal: unknown): (v: unknown) => boolean {
+	const l =
+		typeof literal === "bigint" &&
+		literal >= BigInt(Number.MIN_SAFE_INTEGER) &&
+		literal <= BigInt(Number.MAX_SAFE_INTEGER)
+			? Number(literal)
+			: literal;
 	switch (op) {
 		case "==":
 			return typeof l === "bigint" ? (v) => !((v as number) < l || (v as number) > l) : (v) => v === l;
