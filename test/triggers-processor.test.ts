@@ -152,6 +152,71 @@ describe("live processing", () => {
 		expect((await fires(trg.id)).map((f) => f.fire_key.split(":")[1])).toEqual(["v1", "v2"]);
 	});
 
+	test("explain gives a false condition's operands from the stored event and the deciding version; keys that never matched keep no state", async () => {
+		const s = await source();
+		const trg = await trigger({
+			eventTypes: ["explain.a"],
+			condition: "data.v > 10 && data.agent == 'a'",
+			key: "data.agent",
+			clauses: { cooldownSeconds: 3600 },
+		});
+		await ingest(s.key, [
+			{ type: "explain.a", externalId: "1", data: { v: 5, agent: "a" } },
+			{ type: "explain.a", externalId: "2", data: { v: 50, agent: "b" } },
+			{ type: "explain.a", externalId: "3", data: { v: 50, agent: "a" } },
+		]);
+		const p = await startProcessor({ sql: t.db.sql, log, settings, loop: false });
+		await p.pass();
+		// "b" only ever had a false condition: no state row; "a" fired.
+		const states = await t.db.sql`select key from trigger_state where trigger_id = ${trg.id} order by key`;
+		expect(states.map((r) => r.key)).toEqual(["a"]);
+		// A new version decides differently; the old decisions are still explained by the old one.
+		await t.request("PATCH", `/api/v1/triggers/${trg.id}`, {
+			token: alice.accessToken,
+			body: { condition: "data.v > 100" },
+		});
+		await ingest(s.key, [{ type: "explain.a", externalId: "4", data: { v: 60, agent: "a" } }]);
+		await p.pass();
+		await p.stop();
+		const stored = await t.db.sql`
+			select reason from trigger_decisions where trigger_id = ${trg.id} and decision = 'condition_false' order by id`;
+		expect(stored.map((r) => r.reason)).toEqual([{ value: false }, { value: false }, { value: false }]);
+		const res = await t.request("GET", `/api/v1/triggers/${trg.id}/decisions`, { token: alice.accessToken });
+		expect(res.status).toBe(200);
+		expect(
+			res.body.items.map((d: { key: string; decision: string; reason: Record<string, unknown> }) => [
+				d.key,
+				d.decision,
+				d.reason.operands,
+			]),
+		).toEqual([
+			[
+				"a",
+				"condition_false",
+				[
+					{ operand: "data.v > 10", value: false },
+					{ operand: "data.agent == 'a'", value: true },
+				],
+			],
+			[
+				"b",
+				"condition_false",
+				[
+					{ operand: "data.v > 10", value: true },
+					{ operand: "data.agent == 'a'", value: false },
+				],
+			],
+			["a", "fire", undefined],
+			["a", "condition_false", []], // a single comparison has no operands to list
+		]);
+		const [event] = await t.db
+			.sql`select id from ingested_events where source_id = ${s.id} and external_id = '2'`;
+		const one = await t.request("GET", `/api/v1/triggers/${trg.id}/decisions?eventId=${event!.id}`, {
+			token: alice.accessToken,
+		});
+		expect(one.body.items.map((d: { decision: string }) => d.decision)).toEqual(["condition_false"]);
+	});
+
 	test("two processors share the partitions; each is held by one", async () => {
 		const a = await startProcessor({ sql: t.db.sql, log, settings, loop: false });
 		await a.pass();
@@ -284,6 +349,40 @@ describe("kill -9", () => {
 			expect([i, expected.some((f) => f.startsWith(x.id))]).toEqual([i, true]);
 		expect(actual).toEqual(expected);
 	}, 180_000);
+
+	test("a window-close timer (count below) fires after the processor was killed", async () => {
+		const s = await source();
+		const trg = await trigger({
+			eventTypes: ["beat.a"],
+			condition: "data.v > 0",
+			clauses: { count: { mode: "sliding", windowSeconds: 3, threshold: 1, when: "below" } },
+		});
+		const env = { ...(await serviceEnv(t.db.url)), PROCESSOR_POLL_MS: "50", LOG_LEVEL: "info" };
+		const first = herald(["processor"], env);
+		await eventually(() => first.output().includes("processor running"), { timeoutMs: 30_000 });
+		await ingest(s.key, [{ type: "beat.a", externalId: "1", data: { v: 1 } }]);
+		const [state] = await eventually(async () => {
+			const rows = await t.db
+				.sql`select due_at from trigger_state where trigger_id = ${trg.id} and due_at is not null`;
+			return rows.length > 0 ? rows : undefined;
+		});
+		first.child.kill("SIGKILL");
+		await first.child.exited;
+		expect((await fires(trg.id)).length).toBe(0);
+		const second = herald(["processor"], env);
+		const [fire] = await eventually(async () => {
+			const f = await fires(trg.id);
+			return f.length > 0 ? f : undefined;
+		}).catch(async (error) => {
+			throw new Error(`${error}\n${second.output()}`);
+		});
+		const [event] = await t.db.sql`select occurred_at from ingested_events where source_id = ${s.id}`;
+		// The heartbeat left (T − 3 s, T] at its occurredAt + 3 s: the timer's instant, not the restart's.
+		expect(fire!.fired_at.getTime()).toBe((event!.occurred_at as Date).getTime() + 3000);
+		expect((state!.due_at as Date).getTime()).toBe(fire!.fired_at.getTime());
+		second.child.kill("SIGKILL");
+		await second.child.exited;
+	}, 60_000);
 
 	test("a pending `for:` timer fires after the processor was killed", async () => {
 		const s = await source();

@@ -12,7 +12,7 @@ import fc from "fast-check";
 import { compile } from "../src/triggers/cel.ts";
 import { compileTrigger, type TriggerDefinition } from "../src/triggers/definition.ts";
 import { type EmaState, emaStep } from "../src/triggers/ema.ts";
-import { type Decision, type EventSnapshot, type KeyState, reduce } from "../src/triggers/reducer.ts";
+import { type Decision, dueAt, type EventSnapshot, type KeyState, reduce } from "../src/triggers/reducer.ts";
 import golden from "./fixtures/ema-golden.json";
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -140,6 +140,91 @@ describe("count windows", () => {
 	});
 });
 
+describe("count windows: when below (window-close timers)", () => {
+	test("tumbling: fires once when a window that reached the threshold is followed by one that closes below", () => {
+		const d = def({
+			clauses: { count: { mode: "tumbling", windowSeconds: 10, threshold: 2, when: "below" } },
+		});
+		// Windows [0,10) and [10,20) reach 2; [20,30) gets one event: it closes below at 30.
+		const { out, kinds, state } = run(
+			d,
+			[
+				ev(1, 1, { v: 11 }),
+				ev(2, 2, { v: 11 }),
+				ev(3, 11, { v: 11 }),
+				ev(4, 12, { v: 11 }),
+				ev(5, 21, { v: 11 }),
+			],
+			100,
+		);
+		expect(kinds).toEqual([...Array(5).fill("state_unsatisfied"), "fire"]);
+		const fire = out.at(-1)!;
+		expect(fire.at).toBe(T0 + 30_000); // on the timer, at the close: not at the tick's horizon
+		expect(fire.eventSeq).toBeNull();
+		expect(fire.reason).toMatchObject({
+			count: "1/2 in 10 s",
+			windowClosed: { from: new Date(T0 + 20_000).toISOString(), to: new Date(T0 + 30_000).toISOString() },
+		});
+		expect(out[4]!.reason.closesAt).toBe(new Date(T0 + 30_000).toISOString());
+		// Disarmed: the empty windows after it fire nothing, and leave no timer behind.
+		expect(state!.count!.armed).toBe(false);
+		expect(dueAt(compileTrigger(d, { id: "t1", version: 1 }), state!)).toBeUndefined();
+	});
+	test("tumbling: a window with no event at all closes below (heartbeat missing), after the lateness", () => {
+		const d = def({
+			clauses: {
+				count: {
+					mode: "tumbling",
+					windowSeconds: 10,
+					threshold: 1,
+					when: "below",
+					allowedLatenessSeconds: 2,
+				},
+			},
+		});
+		const { out, kinds } = run(d, [ev(1, 5, { v: 11 }), ev(2, 15, { v: 11 })], 60);
+		expect(kinds).toEqual(["state_unsatisfied", "state_unsatisfied", "fire"]);
+		expect(out[2]!.at).toBe(T0 + 32_000); // [20, 30) is empty; closed at 30 + 2 s lateness
+		expect(out[2]!.reason.count).toBe("0/1 in 10 s");
+		// A first window below the threshold does not fire: nothing had been reached yet.
+		expect(run(d, [], 60).kinds).toEqual([]);
+	});
+	test("sliding: fires when the count in (T − W, T] drops below, once; the next reach rearms", () => {
+		const d = def({
+			clauses: { count: { mode: "sliding", windowSeconds: 10, threshold: 2, when: "below" } },
+		});
+		const { out, kinds } = run(
+			d,
+			[ev(1, 0, { v: 11 }), ev(2, 3, { v: 11 }), ev(3, 30, { v: 11 }), ev(4, 31, { v: 11 })],
+			100,
+		);
+		expect(kinds).toEqual([
+			"state_unsatisfied",
+			"state_unsatisfied",
+			"fire",
+			"state_unsatisfied",
+			"state_unsatisfied",
+			"fire",
+		]);
+		expect(out[2]!.at).toBe(T0 + 10_000); // the event at 0 left (T − 10, T] at T = 10
+		expect(out[2]!.reason.count).toBe("1/2 in 10 s");
+		expect(out[5]!.at).toBe(T0 + 40_000);
+	});
+	test("below cannot be combined with hold or debounce (422 at save)", () => {
+		for (const clauses of [
+			{
+				count: { mode: "sliding" as const, windowSeconds: 5, threshold: 1, when: "below" as const },
+				hold: { forSeconds: 1 },
+			},
+			{
+				count: { mode: "sliding" as const, windowSeconds: 5, threshold: 1, when: "below" as const },
+				debounce: { periodSeconds: 1 },
+			},
+		])
+			expect(() => compileTrigger(def({ clauses }))).toThrow("cannot be combined");
+	});
+});
+
 describe("hold", () => {
 	const d = def({ clauses: { hold: { forSeconds: 30 } } });
 	test("fires only after the signal held `for`, on the timer, once (edge)", () => {
@@ -229,6 +314,17 @@ describe("CEL hardening", () => {
 
 describe("folding is split-invariant (fast-check)", () => {
 	const defs = [
+		def({
+			clauses: {
+				count: { mode: "tumbling", windowSeconds: 6, threshold: 2, when: "below" },
+				cooldownSeconds: 5,
+			},
+		}),
+		def({
+			clauses: {
+				count: { mode: "sliding", windowSeconds: 7, threshold: 2, when: "below", allowedLatenessSeconds: 1 },
+			},
+		}),
 		def({ clauses: { hold: { forSeconds: 7 }, cooldownSeconds: 11 } }),
 		def({ clauses: { debounce: { periodSeconds: 5, maxWaitSeconds: 12 } } }),
 		def({ clauses: { count: { mode: "sliding", windowSeconds: 9, threshold: 3 }, cooldownSeconds: 4 } }),

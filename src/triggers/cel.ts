@@ -53,6 +53,8 @@ export interface Compiled {
 	/** The source text of each top-level operand of && / || (for explanations). */
 	readonly operands: readonly { text: string; run: (vars: Record<string, unknown>) => unknown }[];
 	evaluate(vars: Record<string, unknown>, deadlineMs: number): EvalResult;
+	/** The plain-JS matcher `evaluate` asks first, when the condition has a shape it answers. */
+	readonly matcher?: (data: unknown) => boolean | undefined;
 }
 
 const EVENT_SCHEMA = {
@@ -191,7 +193,7 @@ export function compile(
 	try {
 		parsed(WARM_UP);
 	} catch {}
-	return { source, type, operands: operandsOf(env, parsed.ast, source), evaluate };
+	return { source, type, operands: operandsOf(env, parsed.ast, source), evaluate, matcher: quick };
 }
 
 const TRUE: EvalResult = Object.freeze({ ok: true, value: true });
