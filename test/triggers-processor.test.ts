@@ -217,6 +217,25 @@ describe("live processing", () => {
 		expect(one.body.items.map((d: { decision: string }) => d.decision)).toEqual(["condition_false"]);
 	});
 
+	test("an idle pass writes nothing (no checkpoint update without new events or timers)", async () => {
+		const p = await startProcessor({ sql: t.db.sql, log, settings, loop: false });
+		await p.pass(); // catch up with whatever the earlier tests ingested
+		const versions = async () =>
+			(await t.db.sql`select partition, xmin::text as v from processor_partitions order by partition`).map(
+				(r) => `${r.partition}:${r.v}`,
+			);
+		const before = await versions();
+		await p.pass();
+		await p.pass();
+		expect(await versions()).toEqual(before);
+		const s = await source();
+		await trigger({ eventTypes: ["idle.a"], condition: "data.v > 0" });
+		await ingest(s.key, [{ type: "idle.a", externalId: "1", data: { v: 1 } }]);
+		await p.pass(); // a new event: the checkpoints move
+		await p.stop();
+		expect(await versions()).not.toEqual(before);
+	});
+
 	test("two processors share the partitions; each is held by one", async () => {
 		const a = await startProcessor({ sql: t.db.sql, log, settings, loop: false });
 		await a.pass();

@@ -161,12 +161,19 @@ export async function startProcessor(deps: {
 			const lastSeq = caughtUp ? Math.max(checkpoint.lastSeq, horizon.maxSeq) : events.at(-1)!.seq;
 			const clock = caughtUp ? horizon.now : events.at(-1)!.receivedAt;
 			const { states, decisions, fires } = folder.result;
-			await writeBatch(tx, {
-				states,
-				decisions,
-				fires,
-				checkpoint: { partition, lastSeq, clock: Math.max(clock, checkpoint.clock ?? 0) },
-			});
+			// An idle pass (nothing folded, nothing due, no new seq) writes nothing.
+			const idle =
+				events.length === 0 &&
+				states.length === 0 &&
+				decisions.length === 0 &&
+				lastSeq === checkpoint.lastSeq;
+			if (!idle)
+				await writeBatch(tx, {
+					states,
+					decisions,
+					fires,
+					checkpoint: { partition, lastSeq, clock: Math.max(clock, checkpoint.clock ?? 0) },
+				});
 			if (fires.length > 0) log.debug("trigger fires", { partition, fires: fires.length });
 			counted = () =>
 				countBatch(decisions, fires.length, events.length, (performance.now() - started) / 1000);
