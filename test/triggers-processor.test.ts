@@ -369,54 +369,22 @@ describe("kill -9", () => {
 		expect(actual).toEqual(expected);
 	}, 180_000);
 
-	test("a window-close timer (count below) fires after the processor was killed", async () => {
+	/**
+	 * A trigger whose one event leaves a pending timer: the processor (a child) commits the timer,
+	 * is killed before it is due, and a second processor fires it. Returns the fire, the timer's
+	 * committed due_at and the event.
+	 */
+	async function timerAfterKill(type: string, clauses: Record<string, unknown>) {
 		const s = await source();
-		const trg = await trigger({
-			eventTypes: ["beat.a"],
-			condition: "data.v > 0",
-			clauses: { count: { mode: "sliding", windowSeconds: 3, threshold: 1, when: "below" } },
-		});
+		const trg = await trigger({ eventTypes: [type], condition: "data.v > 0", clauses });
 		const env = { ...(await serviceEnv(t.db.url)), PROCESSOR_POLL_MS: "50", LOG_LEVEL: "info" };
 		const first = herald(["processor"], env);
 		await eventually(() => first.output().includes("processor running"), { timeoutMs: 30_000 });
-		await ingest(s.key, [{ type: "beat.a", externalId: "1", data: { v: 1 } }]);
+		await ingest(s.key, [{ type, externalId: "1", data: { v: 1 } }]);
 		const [state] = await eventually(async () => {
 			const rows = await t.db
 				.sql`select due_at from trigger_state where trigger_id = ${trg.id} and due_at is not null`;
 			return rows.length > 0 ? rows : undefined;
-		});
-		first.child.kill("SIGKILL");
-		await first.child.exited;
-		expect((await fires(trg.id)).length).toBe(0);
-		const second = herald(["processor"], env);
-		const [fire] = await eventually(async () => {
-			const f = await fires(trg.id);
-			return f.length > 0 ? f : undefined;
-		}).catch(async (error) => {
-			throw new Error(`${error}\n${second.output()}`);
-		});
-		const [event] = await t.db.sql`select occurred_at from ingested_events where source_id = ${s.id}`;
-		// The heartbeat left (T − 3 s, T] at its occurredAt + 3 s: the timer's instant, not the restart's.
-		expect(fire!.fired_at.getTime()).toBe((event!.occurred_at as Date).getTime() + 3000);
-		expect((state!.due_at as Date).getTime()).toBe(fire!.fired_at.getTime());
-		second.child.kill("SIGKILL");
-		await second.child.exited;
-	}, 60_000);
-
-	test("a pending `for:` timer fires after the processor was killed", async () => {
-		const s = await source();
-		const trg = await trigger({
-			eventTypes: ["hold.a"],
-			condition: "data.v > 0",
-			clauses: { hold: { forSeconds: 4 } },
-		});
-		const env = { ...(await serviceEnv(t.db.url)), PROCESSOR_POLL_MS: "50", LOG_LEVEL: "info" };
-		const first = herald(["processor"], env);
-		await eventually(() => first.output().includes("processor running"), { timeoutMs: 30_000 });
-		await ingest(s.key, [{ type: "hold.a", externalId: "1", data: { v: 1 } }]);
-		await eventually(async () => {
-			const [row] = await t.db.sql`select due_at from trigger_state where trigger_id = ${trg.id}`;
-			return row?.due_at ?? undefined;
 		}).catch(async (error) => {
 			const rows = await t.db
 				.sql`select decision, reason, at from trigger_decisions where trigger_id = ${trg.id}`;
@@ -432,9 +400,28 @@ describe("kill -9", () => {
 		}).catch(async (error) => {
 			throw new Error(`${error}\n${second.output()}`);
 		});
-		const [event] = await t.db.sql`select received_at from ingested_events where source_id = ${s.id}`;
-		expect(fire!.fired_at.getTime()).toBe((event!.received_at as Date).getTime() + 4000);
 		second.child.kill("SIGKILL");
 		await second.child.exited;
+		const [event] = await t.db
+			.sql`select occurred_at, received_at from ingested_events where source_id = ${s.id}`;
+		return {
+			fire: fire!,
+			dueAt: state!.due_at as Date,
+			event: event as { occurred_at: Date; received_at: Date },
+		};
+	}
+
+	test("a window-close timer (count below) fires after the processor was killed", async () => {
+		const { fire, dueAt, event } = await timerAfterKill("beat.a", {
+			count: { mode: "sliding", windowSeconds: 3, threshold: 1, when: "below" },
+		});
+		// The heartbeat left (T − 3 s, T] at its occurredAt + 3 s: the timer's instant, not the restart's.
+		expect(fire.fired_at.getTime()).toBe(event.occurred_at.getTime() + 3000);
+		expect(dueAt.getTime()).toBe(fire.fired_at.getTime());
+	}, 60_000);
+
+	test("a pending `for:` timer fires after the processor was killed", async () => {
+		const { fire, event } = await timerAfterKill("hold.a", { hold: { forSeconds: 4 } });
+		expect(fire.fired_at.getTime()).toBe(event.received_at.getTime() + 4000);
 	}, 60_000);
 });
