@@ -25,3 +25,8 @@ create trigger triggers_version after insert or update of version, condition on 
 insert into trigger_versions (trigger_id, version, condition, ema)
 select id, version, condition, clauses ? 'ema' from triggers
 on conflict do nothing;
+
+-- Explain asks for one trigger's decisions of one event: index that pair (the event-only index
+-- served no query and cost every decision insert).
+drop index trigger_decisions_event;
+create index trigger_decisions_trigger_event on trigger_decisions (trigger_id, event_seq) where event_seq is not null;
