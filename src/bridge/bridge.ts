@@ -251,8 +251,14 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			published.delete(id);
 		}
 	};
-	/** Counts wake-ups: a batch that saw one while it held entities claims again when it ends. */
+	/**
+	 * Counts foreign wake-ups (a NOTIFY of a writer or of another bridge, a LISTEN reconnect):
+	 * a batch that saw one while it held entities tells every bridge when it ends, since the
+	 * change may be waiting on them. This bridge's own wake-ups (a batch ending, the dispatcher,
+	 * a retry, the poll, its own NOTIFY, known by its payload) do not count.
+	 */
 	let wakes = 0;
+	const self = `bridge:${crypto.randomUUID()}`;
 
 	/**
 	 * One batch: claim entities (reported through `claimed` as soon as the
@@ -387,7 +393,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		// wake-up seen while it held them) may be waiting on them, here and in other bridges.
 		void running.then((n) => {
 			const woken = wakes !== wakesAtStart && keys.length > 0;
-			if (woken) void sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.catch(() => {});
+			if (woken) void sql`select pg_notify(${OUTBOX_CHANNEL}, ${self})`.catch(() => {});
 			if (n > 0 || woken || wanted) wake();
 			else settleIfIdle();
 		});
@@ -406,7 +412,6 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 
 	/** A NOTIFY, a poll, a reconnect or a finished batch: claim what is pending. */
 	const wake = () => {
-		wakes++;
 		if (dispatching) {
 			wanted = true;
 			return;
@@ -448,10 +453,19 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		return delivered - before;
 	};
 
-	const listener = await sql.listen(OUTBOX_CHANNEL, wake, () => {
-		log.info("bridge listening", { channel: OUTBOX_CHANNEL });
-		wake(); // on start and after every reconnect
-	});
+	const listener = await sql.listen(
+		OUTBOX_CHANNEL,
+		(payload) => {
+			if (payload === self) return; // this bridge's own: it wakes itself when a batch ends
+			wakes++;
+			wake();
+		},
+		() => {
+			log.info("bridge listening", { channel: OUTBOX_CHANNEL });
+			wakes++; // a NOTIFY may have been missed while the connection was down
+			wake(); // on start and after every reconnect
+		},
+	);
 	const timer = setInterval(wake, pollIntervalMs);
 	const stopSampling = sampleOutbox(sql);
 
