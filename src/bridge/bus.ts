@@ -21,7 +21,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection, nanos } from "@nats-io/transport-node";
 import type { Logger } from "../infra/log.ts";
-import { counter, gauge } from "../infra/metrics.ts";
+import { busPublishes as published, sampleBusConnected } from "./metrics.ts";
 import type { OutboxRow } from "./outbox.ts";
 
 export interface BusOptions {
@@ -69,13 +69,6 @@ export interface EventBus {
 	close(): Promise<void>;
 }
 
-const published = counter(
-	"herald_bus_publishes_total",
-	"Changes published to JetStream, by outcome (ok | duplicate | error)",
-	["outcome"],
-);
-const connectedGauge = gauge("herald_bus_connected", "1 while the bridge's NATS connection is up, else 0");
-
 /** The publish ran past its deadline (its batch ends; what was acknowledged counts). */
 export class BusDeadline extends Error {
 	override readonly name = "BusDeadline";
@@ -94,9 +87,8 @@ export function createBus(options: BusOptions): EventBus {
 	let closed = false;
 	const setUp = (value: boolean) => {
 		up = value;
-		connectedGauge.set(value ? 1 : 0);
 	};
-	setUp(false);
+	const unsample = sampleBusConnected(() => up);
 
 	const ensureStream = async (nc: NatsConnection) => {
 		const jsm = await jetstreamManager(nc, { timeout });
@@ -231,6 +223,7 @@ export function createBus(options: BusOptions): EventBus {
 			const nc = await pending?.catch(() => undefined);
 			await nc?.drain().catch(() => {});
 			setUp(false);
+			unsample();
 		},
 	};
 }
