@@ -134,6 +134,34 @@ describe("Redis and the registry", () => {
 		expect(samplesOf(await scrape(), "herald_test_sampled")).toHaveLength(0);
 	});
 
+	test("a labelless sampled gauge: a failing read drops it (no 0), and so do an empty read and no reader", async () => {
+		let fail = false;
+		let empty = false;
+		const stop = sampled("herald_test_sampled_plain", "sampled, no labels", [], async () => {
+			if (fail) throw new Error("down");
+			return empty ? [] : [{ value: 7 }];
+		});
+		const plain = async () => samplesOf(await scrape(), "herald_test_sampled_plain").map((s) => s.value);
+		expect(await plain()).toEqual([7]);
+		fail = true;
+		const errors = () =>
+			scrape().then((text) =>
+				sumOf(text, "herald_metrics_sample_errors_total", { metric: "herald_test_sampled_plain" }),
+			);
+		const before = await errors();
+		expect(await plain()).toEqual([]);
+		expect(await errors()).toBeGreaterThan(before);
+		fail = false;
+		expect(await plain()).toEqual([7]);
+		empty = true;
+		expect(await plain()).toEqual([]);
+		empty = false;
+		expect(await plain()).toEqual([7]);
+		stop();
+		expect(await plain()).toEqual([]);
+		expect((await promtoolCheck(await scrape())).code).toBe(0);
+	});
+
 	test("a scrape passes promtool check metrics", async () => {
 		histogram("herald_test_latency_seconds", "latency").observe(0.01);
 		const text = await scrape();

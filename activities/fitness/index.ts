@@ -3,7 +3,8 @@
  *
  * - `syncCompetition`: applies the transitions that are due by the
  *   workflow's clock (open → running at the start, → finished at the end,
- *   the freeze and the first calculation once the grace period is over) and
+ *   the freeze once the grace period is over, and the latest snapshot's
+ *   calculation whenever it has none, so a kill between the two is repaired) and
  *   tells the actor when to wake next and whether a distribution is approved.
  * - `pendingAllocations`, `payAllocation`: the ledger. An allocation goes
  *   `pending → submitted` before the HTTP call and `→ confirmed` (or
@@ -16,6 +17,7 @@
 import { ApplicationFailure } from "@temporalio/activity";
 import { type Client, WorkflowExecutionAlreadyStartedError } from "@temporalio/client";
 import { formatMinor } from "../../src/debts/money.ts";
+import { Conflict } from "../../src/errors.ts";
 import type { WorkerContext } from "../../src/feature.ts";
 import { audit } from "../../src/fitness/competitions-repository.ts";
 import { fitnessSettings } from "../../src/fitness/settings.ts";
@@ -67,9 +69,22 @@ export function createFitnessActivities(
 			payoutAttemptMs,
 		});
 		const [c] = await sql<
-			{ status: CompetitionActorView["status"]; starts_at: Date; ends_at: Date; frozen_at: Date | null }[]
+			{
+				status: CompetitionActorView["status"];
+				starts_at: Date;
+				ends_at: Date;
+				frozen_at: Date | null;
+				/** The latest snapshot has no calculation yet. */
+				uncalculated: boolean;
+			}[]
 		>`
-				select status, starts_at, ends_at, frozen_at from competitions where id = ${competitionId}`;
+				select status, starts_at, ends_at, frozen_at,
+				       exists (
+				         select 1 from (select id from standings_snapshots s where s.competition_id = c.id
+				                        order by s.version desc limit 1) latest
+				         where not exists (select 1 from prize_calculations p where p.snapshot_id = latest.id)
+				       ) as uncalculated
+				from competitions c where id = ${competitionId}`;
 		if (!c) return view("deleted", null);
 		const now = new Date(nowMs);
 		if (c.status === "open" && now >= c.starts_at) {
@@ -84,7 +99,15 @@ export function createFitnessActivities(
 			const due = c.ends_at.getTime() + graceMs;
 			if (nowMs < due) return view("finished", due);
 			await freeze(sql, competitionId);
-			await calculate(sql, competitionId, null).catch(() => undefined);
+			return syncCompetition(competitionId, nowMs);
+		}
+		if (c.status === "finished" && c.uncalculated) {
+			// The latest snapshot's calculation, also when a worker died between the freeze and it (the
+			// retried attempt finds the competition frozen). Only the domain's refusal is final (e.g. the
+			// prizes are already being distributed); anything else fails the attempt and Temporal retries.
+			await calculate(sql, competitionId, null).catch((error) => {
+				if (!(error instanceof Conflict)) throw error;
+			});
 			return view("finished", null);
 		}
 		if (c.status === "distributing") {

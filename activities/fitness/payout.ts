@@ -3,14 +3,17 @@
  * `{ allocationId, userId, amountMinor, currency, reference }` and
  * `Idempotency-Key: payout:<allocation id>` (the same on every attempt: the
  * provider applies each allocation once however often it is sent). The
- * destination passes the SSRF check (private addresses only when
- * PAYOUT_ALLOW_PRIVATE lists them) and is reached at the checked address.
+ * request goes through the webhook sender's pinned fetch
+ * (src/outbound/senders/pinned-fetch.ts): the SSRF check (private addresses
+ * only when PAYOUT_ALLOW_PRIVATE lists them) and the request both under
+ * PAYOUT_TIMEOUT_MS, the connection pinned to the checked address.
  * 2xx: paid (the body's `id` is kept as the provider's reference); 408, 425,
- * 429 and 5xx, timeouts and network errors: retryable; other 4xx: refused for good.
+ * 429 and 5xx, timeouts, network errors and a name that does not resolve:
+ * retryable; other answers (redirects too): refused for good.
  */
-import { describeNetworkError, statusFailure } from "../../src/outbound/senders/http.ts";
-import { assertPublicDestination, DestinationRefused } from "../../src/outbound/ssrf.ts";
-import { DeliveryFailed } from "../../src/outbound/types.ts";
+import { discard, statusFailure } from "../../src/outbound/senders/http.ts";
+import { createPinnedFetch } from "../../src/outbound/senders/pinned-fetch.ts";
+import type { Resolver } from "../../src/outbound/ssrf.ts";
 
 export interface PayoutRequest {
 	allocationId: string;
@@ -27,46 +30,32 @@ export function createPayoutSender(settings: {
 	url: string;
 	allowPrivate: readonly string[];
 	timeoutMs: number;
+	/** DNS, for tests. */
+	resolve?: Resolver;
 }) {
 	const destination = `payout:${new URL(settings.url).host.toLowerCase()}`;
+	const send = createPinnedFetch("payout provider", {
+		allowPrivate: settings.allowPrivate,
+		connectTimeoutMs: 0,
+		timeoutMs: settings.timeoutMs,
+		resolve: settings.resolve,
+	});
 	return {
 		destination,
 		async pay(request: PayoutRequest): Promise<{ reference: string | null }> {
-			let checked: Awaited<ReturnType<typeof assertPublicDestination>>;
-			try {
-				checked = await assertPublicDestination(settings.url, { allowPrivate: settings.allowPrivate });
-			} catch (error) {
-				if (error instanceof DestinationRefused)
-					throw new DeliveryFailed(error.message, error.reason === "unresolvable", {
-						reason: "destination_refused",
-					});
-				throw error;
-			}
-			const pinned = new URL(checked.url.href);
-			const address = checked.addresses[0]!;
-			pinned.hostname = address.includes(":") ? `[${address}]` : address;
-			let response: Response;
-			try {
-				response = await fetch(pinned, {
-					method: "POST",
-					headers: {
-						host: checked.url.host,
-						"content-type": "application/json",
-						"idempotency-key": payoutIdempotencyKey(request.allocationId),
-						"user-agent": "Herald-Payout/1",
-					},
-					body: JSON.stringify(request),
-					redirect: "manual",
-					signal: AbortSignal.timeout(settings.timeoutMs),
-					tls: { serverName: checked.url.hostname },
-				} as RequestInit);
-			} catch (error) {
-				throw new DeliveryFailed(`payout provider: ${describeNetworkError(error)}`, true, {
-					reason: "network",
-				});
-			}
+			const deadline = AbortSignal.timeout(settings.timeoutMs);
+			const headers = new Headers({
+				"content-type": "application/json",
+				"idempotency-key": payoutIdempotencyKey(request.allocationId),
+				"user-agent": "Herald-Payout/1",
+			});
+			const { response } = await send(
+				settings.url,
+				{ method: "POST", headers, body: JSON.stringify(request) },
+				deadline,
+			);
 			if (!response.ok) {
-				await response.body?.cancel().catch(() => {});
+				await discard(response);
 				throw statusFailure("payout provider", response);
 			}
 			const body = (await response.json().catch(() => ({}))) as { id?: unknown };

@@ -6,7 +6,6 @@
 
 import { Option } from "effect";
 import { startBridge } from "../bridge/bridge.ts";
-import { createBus } from "../bridge/bus.ts";
 import { outboxStats } from "../bridge/outbox.ts";
 import { type HeraldConfig, secret } from "../config.ts";
 import { sampleCircuits } from "../deliveries/metrics.ts";
@@ -65,7 +64,7 @@ export async function runRoles(
 	};
 	try {
 		// First: the pools and clients made below trace only if tracing is on when they are made.
-		const tracing = setupTracing({
+		const tracing = await setupTracing({
 			endpoint: Option.getOrUndefined(config.otel.endpoint),
 			serviceName: Option.getOrElse(config.otel.serviceName, () => `herald-${role}`),
 		});
@@ -143,8 +142,9 @@ export async function runRoles(
 			log.info("worker running", { taskQueue: config.temporal.taskQueue });
 		}
 		if (role === "bridge" || all) {
+			// The NATS client is imported only with the bus on.
 			const bus = Option.isSome(config.nats.url)
-				? createBus({
+				? (await import("../bridge/bus.ts")).createBus({
 						url: secret(config.nats.url.value),
 						stream: config.nats.stream,
 						subjectPrefix: config.nats.subjectPrefix,

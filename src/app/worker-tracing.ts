@@ -5,19 +5,20 @@
  * workflow spans leave the sandbox through the `exporter` sink.
  */
 import { resolve } from "node:path";
-import {
-	makeWorkflowExporter,
-	OpenTelemetryActivityInboundInterceptor,
-	OpenTelemetryActivityOutboundInterceptor,
-} from "@temporalio/interceptors-opentelemetry";
 import type { WorkerOptions } from "@temporalio/worker";
 import { installedTracing } from "../infra/tracing.ts";
 
 const WORKFLOW_INTERCEPTORS = resolve(import.meta.dir, "../../workflows/kit/tracing.ts");
 
-export function tracingInterceptors(): Pick<WorkerOptions, "interceptors" | "sinks"> {
+/** The worker's tracing options; the SDK's interceptors are imported only when the process traces. */
+export async function tracingInterceptors(): Promise<Pick<WorkerOptions, "interceptors" | "sinks">> {
 	const tracing = installedTracing();
 	if (!tracing) return {};
+	const {
+		makeWorkflowExporter,
+		OpenTelemetryActivityInboundInterceptor,
+		OpenTelemetryActivityOutboundInterceptor,
+	} = await import("@temporalio/interceptors-opentelemetry");
 	return {
 		sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
 		interceptors: {

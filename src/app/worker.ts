@@ -126,7 +126,7 @@ export async function startWorker(options: {
 		maxCachedWorkflows:
 			options.maxCachedWorkflows ?? (options.deps.config ?? loadConfig({})).temporal.workerMaxCachedWorkflows,
 		bundlerOptions: { ignoreModules: [] },
-		...tracingInterceptors(),
+		...(await tracingInterceptors()),
 	});
 	const done = worker
 		.run()

@@ -37,6 +37,7 @@ import {
 } from "./metrics.ts";
 import {
 	claimEntities,
+	databaseIdentity,
 	invalidRoutes,
 	loadRoutes,
 	markDelivered,
@@ -72,8 +73,8 @@ export interface BridgeOptions {
 	 */
 	batchTimeoutMs?: number;
 	/**
-	 * The event bus (NATS_URL): each entity's changes are also published there, in order, and
-	 * marked delivered only once both Temporal and JetStream acknowledged them.
+	 * The event bus (NATS_URL): each entity's changes are also published there, in order, after
+	 * its signals succeeded, and marked delivered only once both Temporal and JetStream have them.
 	 */
 	bus?: EventBus;
 	/** Called after each successful signal (benchmarks measure commit-to-signal latency with it). */
@@ -102,6 +103,8 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 	const known = new Map((options.actors ?? featureActors()).map((a) => [a.workflowType, a]));
 	const exported = new Set(Object.keys(workflows));
 	let routes = await loadRoutes(sql);
+	/** This database's identity: the bus's message ids are `<source>:<outbox id>`. */
+	const source = options.bus ? await databaseIdentity(sql) : "";
 	const problems = invalidRoutes(routes, known, exported);
 	if (problems.length > 0) throw new Error(`outbox_routes names unknown actors: ${problems.join("; ")}`);
 	/**
@@ -236,8 +239,26 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			}),
 		]).finally(() => clearTimeout(timer));
 	};
-	/** Counts wake-ups: a batch that saw one while it held entities claims again when it ends. */
+	/**
+	 * Changes JetStream acknowledged whose mark has not committed yet (Postgres failed in between):
+	 * the retry marks them without publishing them again, however long Postgres was away. Ids of
+	 * an entity another bridge took over meanwhile are never seen again; the oldest go past a bound.
+	 */
+	const published = new Set<string>();
+	const forgetOldPublished = () => {
+		for (const id of published) {
+			if (published.size <= 100_000) break;
+			published.delete(id);
+		}
+	};
+	/**
+	 * Counts foreign wake-ups (a NOTIFY of a writer or of another bridge, a LISTEN reconnect):
+	 * a batch that saw one while it held entities tells every bridge when it ends, since the
+	 * change may be waiting on them. This bridge's own wake-ups (a batch ending, the dispatcher,
+	 * a retry, the poll, its own NOTIFY, known by its payload) do not count.
+	 */
 	let wakes = 0;
+	const self = `bridge:${crypto.randomUUID()}`;
 
 	/**
 	 * One batch: claim entities (reported through `claimed` as soon as the
@@ -276,21 +297,33 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 						backoff.set(entity, { until: Date.now() + pollIntervalMs, delayMs: pollIntervalMs });
 						return;
 					}
-					// Each actor that hears the entity gets its changes in one signal, in order, and the bus
-					// (if any) gets every change of the entity; they count as delivered only when all did.
-					const results = await Promise.allSettled([
-						...groups.map(({ route, changes: mine }) => deliver(route, mine, deadline)),
-						...(options.bus ? [options.bus.publish(changes)] : []),
-					]);
-					const failed = results.find((r) => r.status === "rejected");
-					if (failed) {
-						failures.push(failed.reason); // stays pending; actors deduplicate the resend
+					// Each actor that hears the entity gets its changes in one signal, in order; then (only
+					// once every signal succeeded) the bus gets every change of the entity, in order. A
+					// change counts as delivered once the actors and JetStream have it: the changes
+					// JetStream acknowledged are marked even if a later one failed, so none of them is
+					// ever published again by this bridge (see `published`).
+					const results = await Promise.allSettled(
+						groups.map(({ route, changes: mine }) => deliver(route, mine, deadline)),
+					);
+					let failure = results.find((r) => r.status === "rejected")?.reason as unknown;
+					let ready = failure === undefined ? changes : [];
+					if (failure === undefined && options.bus) {
+						await options.bus
+							.publish(
+								changes.filter((c) => !published.has(c.id)),
+								{ source, deadline, onPublished: (c) => published.add(c.id) },
+							)
+							.catch((error: unknown) => {
+								failure = error;
+							});
+						ready = changes.filter((c) => published.has(c.id)); // a prefix: published in order
+					}
+					if (failure !== undefined) {
+						failures.push(failure); // stays pending; actors deduplicate the resend
 						const delayMs = Math.min(pollIntervalMs, Math.max(250, (backoff.get(entity)?.delayMs ?? 0) * 2));
 						backoff.set(entity, { until: Date.now() + delayMs, delayMs });
-						return;
-					}
-					backoff.delete(entity);
-					for (const change of changes) {
+					} else backoff.delete(entity);
+					for (const change of ready) {
 						done.push(change.id);
 						options.onDelivered?.(change);
 					}
@@ -298,8 +331,10 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 			);
 			// One connection, in order: the marks commit before the entities are released.
 			await bounded(Promise.all([markDelivered(conn, done), releaseEntities(conn, keys)]));
+			for (const id of done) published.delete(id);
 			delivered += done.length;
 			bridgeDelivered.inc(done.length);
+			forgetOldPublished();
 			return { n: done.length, failure: failures[0] };
 		} catch (error) {
 			// What this batch holds (or a claim that failed part-way took) is unknown now: release
@@ -358,7 +393,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		// wake-up seen while it held them) may be waiting on them, here and in other bridges.
 		void running.then((n) => {
 			const woken = wakes !== wakesAtStart && keys.length > 0;
-			if (woken) void sql`select pg_notify(${OUTBOX_CHANNEL}, '')`.catch(() => {});
+			if (woken) void sql`select pg_notify(${OUTBOX_CHANNEL}, ${self})`.catch(() => {});
 			if (n > 0 || woken || wanted) wake();
 			else settleIfIdle();
 		});
@@ -377,7 +412,6 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 
 	/** A NOTIFY, a poll, a reconnect or a finished batch: claim what is pending. */
 	const wake = () => {
-		wakes++;
 		if (dispatching) {
 			wanted = true;
 			return;
@@ -419,10 +453,19 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 		return delivered - before;
 	};
 
-	const listener = await sql.listen(OUTBOX_CHANNEL, wake, () => {
-		log.info("bridge listening", { channel: OUTBOX_CHANNEL });
-		wake(); // on start and after every reconnect
-	});
+	const listener = await sql.listen(
+		OUTBOX_CHANNEL,
+		(payload) => {
+			if (payload === self) return; // this bridge's own: it wakes itself when a batch ends
+			wakes++;
+			wake();
+		},
+		() => {
+			log.info("bridge listening", { channel: OUTBOX_CHANNEL });
+			wakes++; // a NOTIFY may have been missed while the connection was down
+			wake(); // on start and after every reconnect
+		},
+	);
 	const timer = setInterval(wake, pollIntervalMs);
 	const stopSampling = sampleOutbox(sql);
 

@@ -1,10 +1,17 @@
 /**
  * The event bus: with NATS_URL set, the bridge also publishes every outbox
  * change to a JetStream stream, subject `<prefix>.<table>.<operation>`
- * (`herald.events.update`), with `Nats-Msg-Id` = the outbox id: a change the
- * bridge sends again after a crash is dropped by JetStream's duplicate window,
- * so a consumer sees each change once. The bridge marks a change delivered
- * only after JetStream acknowledged it (and Temporal took its signal).
+ * (`herald.events.update`), with `Nats-Msg-Id` = `<database>:<outbox id>`
+ * (the database's stable identity, `databaseIdentity` in outbox.ts: two
+ * Herald databases publishing to one stream never share an id). A change the
+ * bridge sends again after a crash is dropped by JetStream's duplicate
+ * window, so a consumer sees each change once.
+ *
+ * The bridge publishes an entity's changes only after its Temporal signals
+ * succeeded, and marks each change delivered as soon as JetStream acknowledged
+ * it: however long Temporal is down, nothing reaches the stream until then, so
+ * the retries of an outage never publish again (see bridge.ts for the rest).
+ * A publish honours the batch's deadline (BRIDGE_BATCH_TIMEOUT_MS).
  *
  * The connection is made lazily and kept: NATS down at start-up or later
  * fails the publishes (the batch stays pending, the bridge retries), and the
@@ -14,7 +21,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection, nanos } from "@nats-io/transport-node";
 import type { Logger } from "../infra/log.ts";
-import { counter, gauge } from "../infra/metrics.ts";
+import { busPublishes as published, sampleBusConnected } from "./metrics.ts";
 import type { OutboxRow } from "./outbox.ts";
 
 export interface BusOptions {
@@ -32,6 +39,8 @@ export interface BusOptions {
 
 /** What a consumer receives as the message body (JSON). */
 export interface BusChange {
+	/** The Herald database the change comes from (its stable identity; part of `Nats-Msg-Id`). */
+	source: string;
 	outboxId: number;
 	table: string;
 	operation: OutboxRow["operation"];
@@ -40,20 +49,32 @@ export interface BusChange {
 	committedAt: string;
 }
 
+export interface PublishOptions {
+	/** The database the changes come from (`databaseIdentity`): the first part of each message id. */
+	source: string;
+	/** Epoch ms past which the publish gives up (the batch's deadline): rejects with `BusDeadline`. */
+	deadline?: number;
+	/** Called for each change JetStream acknowledged, in order, as soon as it did. */
+	onPublished?: (change: OutboxRow) => void;
+}
+
 export interface EventBus {
-	/** Publishes `changes` one after another, each once acknowledged; rejects at the first that is not. */
-	publish(changes: readonly OutboxRow[]): Promise<void>;
+	/**
+	 * Publishes `changes` one after another, each once acknowledged; rejects at the first that is
+	 * not (those before it were acknowledged: `onPublished` saw them).
+	 */
+	publish(changes: readonly OutboxRow[], options: PublishOptions): Promise<void>;
 	/** Whether the connection is up (health, metrics). */
 	readonly connected: boolean;
 	close(): Promise<void>;
 }
 
-const published = counter(
-	"herald_bus_publishes_total",
-	"Changes published to JetStream, by outcome (ok | duplicate | error)",
-	["outcome"],
-);
-const connectedGauge = gauge("herald_bus_connected", "1 while the bridge's NATS connection is up, else 0");
+/** The publish ran past its deadline (its batch ends; what was acknowledged counts). */
+export class BusDeadline extends Error {
+	override readonly name = "BusDeadline";
+}
+
+export const messageIdOf = (source: string, change: Pick<OutboxRow, "id">) => `${source}:${change.id}`;
 
 export const subjectOf = (prefix: string, change: Pick<OutboxRow, "table_name" | "operation">) =>
 	`${prefix}.${change.table_name}.${change.operation.toLowerCase()}`;
@@ -66,9 +87,8 @@ export function createBus(options: BusOptions): EventBus {
 	let closed = false;
 	const setUp = (value: boolean) => {
 		up = value;
-		connectedGauge.set(value ? 1 : 0);
 	};
-	setUp(false);
+	const unsample = sampleBusConnected(() => up);
 
 	const ensureStream = async (nc: NatsConnection) => {
 		const jsm = await jetstreamManager(nc, { timeout });
@@ -150,14 +170,21 @@ export function createBus(options: BusOptions): EventBus {
 	redial.unref?.();
 
 	return {
-		async publish(changes) {
+		async publish(changes, { source, deadline = Number.POSITIVE_INFINITY, onPublished }) {
 			if (changes.length === 0) return;
-			const nc = await conn();
+			/** What is left of the deadline for the next step, bounded by the bus's own timeout. */
+			const remaining = () => {
+				const left = Math.min(timeout, deadline - Date.now());
+				if (left <= 0) throw new BusDeadline("event bus: the batch's deadline passed");
+				return left;
+			};
+			const nc = await beforeDeadline(conn(), remaining());
 			const js = jetstream(nc, { timeout });
 			// One at a time: a change JetStream did not take stops its entity's later ones, so the
 			// stream holds every entity's changes in commit order even across failures and resends.
 			for (const c of changes) {
 				const body: BusChange = {
+					source,
 					outboxId: Number(c.id),
 					table: c.table_name,
 					operation: c.operation,
@@ -168,12 +195,17 @@ export function createBus(options: BusOptions): EventBus {
 				try {
 					const h = headers();
 					if (c.traceparent) h.set("traceparent", c.traceparent); // the request that made the change
-					const ack = await js.publish(subjectOf(options.subjectPrefix, c), JSON.stringify(body), {
-						msgID: c.id,
-						timeout,
-						headers: h,
-					});
+					const left = remaining();
+					const ack = await beforeDeadline(
+						js.publish(subjectOf(options.subjectPrefix, c), JSON.stringify(body), {
+							msgID: messageIdOf(source, c),
+							timeout: left,
+							headers: h,
+						}),
+						left,
+					);
 					published.inc({ outcome: ack.duplicate ? "duplicate" : "ok" });
+					onPublished?.(c);
 				} catch (error) {
 					published.inc({ outcome: "error" });
 					throw error;
@@ -191,6 +223,21 @@ export function createBus(options: BusOptions): EventBus {
 			const nc = await pending?.catch(() => undefined);
 			await nc?.drain().catch(() => {});
 			setUp(false);
+			unsample();
 		},
 	};
+}
+
+/**
+ * `work`, or `BusDeadline` after `ms`: the client's own timeouts cover a request that got an
+ * answer slot, not a connection that is still being made or a write that never leaves.
+ */
+function beforeDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+	let timer: Timer | undefined;
+	return Promise.race([
+		work,
+		new Promise<never>((_, reject) => {
+			timer = setTimeout(() => reject(new BusDeadline("event bus: the batch's deadline passed")), ms);
+		}),
+	]).finally(() => clearTimeout(timer));
 }

@@ -21,6 +21,25 @@ export const bridgeBatchFailures = counter(
 	"Bridge batches that failed (Postgres, Temporal or the event bus unavailable)",
 );
 
+/**
+ * The event bus's metrics, declared with the bridge (the dashboard and the alerts name them)
+ * although bus.ts, and the NATS client, load only with NATS_URL set. `herald_bus_connected`
+ * has a sample only while a bus reports its state (`sampleBusConnected`): a bridge without a
+ * bus exports none, so HeraldEventBusDown (min == 0) cannot fire where there is no bus.
+ */
+export const busPublishes = counter(
+	"herald_bus_publishes_total",
+	"Changes published to JetStream, by outcome (ok | duplicate | error)",
+	["outcome"],
+);
+const BUS_CONNECTED = "herald_bus_connected";
+const BUS_CONNECTED_HELP = "1 while the bridge's NATS connection is up, else 0 (no sample without a bus)";
+sampled(BUS_CONNECTED, BUS_CONNECTED_HELP, [], async () => []);
+
+/** Reports a bus's connection state on each scrape (the last bus made wins); returns the unregister. */
+export const sampleBusConnected = (connected: () => boolean): (() => void) =>
+	sampled(BUS_CONNECTED, BUS_CONNECTED_HELP, [], async () => [{ value: connected() ? 1 : 0 }]);
+
 /** Outbox backlog gauges, read from Postgres on each scrape of a bridge process. */
 export function sampleOutbox(sql: Sql): () => void {
 	let last: Promise<Awaited<ReturnType<typeof outboxStats>>> | undefined;

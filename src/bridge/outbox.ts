@@ -126,6 +126,21 @@ export async function markDelivered(tx: Queryable, ids: string[]): Promise<void>
 	await tx`update outbox set delivered_at = now() where id = any(${ids}::bigint[])`;
 }
 
+/**
+ * A stable identity of this database, the same for every bridge on it and across restarts and
+ * failovers (a physical replica keeps both parts), different for any other database: the
+ * cluster's system identifier and the database's oid. Where `pg_control_system()` is not
+ * granted, the cluster part falls back to the database's name.
+ */
+export async function databaseIdentity(sql: Queryable): Promise<string> {
+	const [db] = await sql<{ oid: string; name: string }[]>`
+		select oid::text, datname as name from pg_database where datname = current_database()`;
+	const system = await sql<{ id: string }[]>`select system_identifier::text as id from pg_control_system()`
+		.then(([row]) => row!.id)
+		.catch(() => db!.name);
+	return `${system}.${db!.oid}`;
+}
+
 export interface OutboxStats {
 	pending: number;
 	lagSeconds: number;

@@ -145,7 +145,10 @@ const samplers = new Map<string, () => Promise<Sample<string>[]>>();
  * that can answer registers it; the last registration wins, and `unregister`
  * — returned — stops it). A failing read drops the gauge's samples from that
  * scrape and counts in `herald_metrics_sample_errors_total`, so a missing
- * series means "could not read", never a stale number.
+ * series means "could not read", never a stale number, with or without
+ * labels: prom-client resets a labelless gauge to 0, not to nothing, so the
+ * gauge's `get` returns no values when the read failed, returned nothing, or
+ * no role registered a reader. Only what a read returned is exported.
  */
 export function sampled<L extends string = never>(
 	name: string,
@@ -154,28 +157,35 @@ export function sampled<L extends string = never>(
 	read: () => Promise<Sample<L>[]>,
 ): () => void {
 	samplers.set(name, read as () => Promise<Sample<string>[]>);
-	declare(
-		"gauge",
-		name,
-		labels,
-		() =>
-			new Gauge<L>({
-				name,
-				help,
-				labelNames: labels,
-				registers: [registry],
-				async collect() {
-					this.reset();
-					const source = samplers.get(name);
-					if (!source) return;
-					try {
-						for (const s of await source()) this.set((s.labels ?? {}) as Record<L, string>, s.value);
-					} catch {
-						sampleErrors.inc({ metric: name });
-					}
-				},
-			}),
-	);
+	declare("gauge", name, labels, () => {
+		/** Whether this scrape's read succeeded with samples (false: the gauge exports none). */
+		let answered = false;
+		const g = new Gauge<L>({
+			name,
+			help,
+			labelNames: labels,
+			registers: [registry],
+			async collect() {
+				this.reset();
+				answered = false;
+				const source = samplers.get(name);
+				if (!source) return;
+				try {
+					const samples = await source();
+					for (const s of samples) this.set((s.labels ?? {}) as Record<L, string>, s.value);
+					answered = samples.length > 0;
+				} catch {
+					sampleErrors.inc({ metric: name });
+				}
+			},
+		});
+		const get = g.get.bind(g);
+		g.get = async () => {
+			const metric = await get(); // runs collect
+			return answered ? metric : { ...metric, values: [] };
+		};
+		return g;
+	});
 	return () => {
 		if (samplers.get(name) === read) samplers.delete(name);
 	};

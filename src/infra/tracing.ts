@@ -20,10 +20,8 @@ import {
 	SpanStatusCode,
 	trace,
 } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { Resource } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { Resource } from "@opentelemetry/resources";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { VERSION } from "../version.ts";
 import { BunContextManager } from "./trace-context.ts";
 
@@ -38,18 +36,25 @@ export interface Tracing {
 let installed: Tracing | undefined;
 const contextManager = new BunContextManager();
 
-/** The process's tracing (the first call decides), or undefined when no endpoint is configured. */
-export function setupTracing(options: {
+/**
+ * The process's tracing (the first call decides), or undefined when no endpoint is configured.
+ * The SDK (exporter, span processor, propagator) is imported only then: a process that does not
+ * trace never loads it (test/startup-modules.test.ts).
+ */
+export async function setupTracing(options: {
 	endpoint: string | undefined;
 	serviceName: string;
-}): Tracing | undefined {
+}): Promise<Tracing | undefined> {
 	if (installed || !options.endpoint) return installed;
-	const resource = new Resource({ "service.name": options.serviceName, "service.version": VERSION });
-	const exporter = new OTLPTraceExporter({ url: `${options.endpoint.replace(/\/$/, "")}/v1/traces` });
-	const spanProcessor = new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500 });
-	const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
+	const { createTracerProvider } = await import("./tracing-sdk.ts");
+	if (installed) return installed; // another call got here first
+	const { resource, spanProcessor, provider, propagator } = createTracerProvider({
+		url: `${options.endpoint.replace(/\/$/, "")}/v1/traces`,
+		serviceName: options.serviceName,
+		version: VERSION,
+	});
 	context.setGlobalContextManager(contextManager.enable());
-	propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+	propagation.setGlobalPropagator(propagator);
 	trace.setGlobalTracerProvider(provider);
 	installed = {
 		resource,

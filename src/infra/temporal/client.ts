@@ -1,5 +1,4 @@
 import { Client, Connection } from "@temporalio/client";
-import { OpenTelemetryWorkflowClientInterceptor } from "@temporalio/interceptors-opentelemetry";
 import { tracingOn } from "../tracing.ts";
 
 export interface TemporalClientHandle {
@@ -12,11 +11,21 @@ export async function connectTemporalClient(options: {
 	namespace: string;
 }): Promise<TemporalClientHandle> {
 	const connection = await Connection.connect({ address: options.address, connectTimeout: 10_000 });
-	// With tracing on, every start and signal carries the caller's span in its headers.
+	// With tracing on, every start and signal carries the caller's span in its headers (the
+	// interceptors are imported only then).
+	const interceptors = tracingOn()
+		? {
+				workflow: [
+					new (
+						await import("@temporalio/interceptors-opentelemetry")
+					).OpenTelemetryWorkflowClientInterceptor(),
+				],
+			}
+		: undefined;
 	const client = new Client({
 		connection,
 		namespace: options.namespace,
-		...(tracingOn() && { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } }),
+		...(interceptors && { interceptors }),
 	});
 	return { client, close: () => connection.close() };
 }

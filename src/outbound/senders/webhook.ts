@@ -7,17 +7,15 @@
  *   attempt), `x-herald-delivery`, `x-herald-attempt`, `x-herald-timestamp`,
  *   `x-herald-signature`. The channel's own headers are added first and can
  *   override none of these, nor the connection-level ones (host, length, …).
- * - SSRF: every hop is checked by `assertPublicDestination` and the request
- *   is then *pinned* to the first checked address (the URL's host is replaced
- *   by the IP; `Host` and, for https, `tls.serverName` keep the name, so SNI and
- *   certificate checks are for the name). A second DNS answer (rebinding) is
- *   never used. A refused destination fails non-retryably
+ * - SSRF: every hop goes through the shared pinned fetch (`pinned-fetch.ts`):
+ *   checked by `assertPublicDestination`, then pinned to the first checked
+ *   address (rebinding never used). A refused destination fails non-retryably
  *   ("destination_refused"); a name that does not resolve is retryable
  *   ("destination_unresolvable": DNS hiccups pass).
  * - Timeouts: `timeoutMs` is one deadline for the whole attempt, DNS and
  *   redirects included (AbortSignal.timeout). `connectTimeoutMs` is
  *   approximated by `watchConnect` (a side TCP connection to the pinned
- *   address; see there); it is skipped when 0 or not shorter than `timeoutMs`.
+ *   address; see http.ts); it is skipped when 0 or not shorter than `timeoutMs`.
  * - Redirects are not followed by fetch: 301/302/303/307/308 to the same host
  *   (and port, and not https → http) are followed up to 3 times, re-posting
  *   the same signed body; another host fails with "redirect_to_other_host".
@@ -25,17 +23,10 @@
  *   other answers non-retryable; network errors and timeouts retryable.
  */
 import { injectTraceHeaders } from "../../infra/tracing.ts";
-import {
-	type AllowList,
-	assertPublicDestination,
-	DestinationRefused,
-	parseAllowList,
-	parseIp,
-	type Resolver,
-} from "../ssrf.ts";
-
+import type { Resolver } from "../ssrf.ts";
 import { type ChannelTarget, DeliveryFailed, type DeliveryRequest, type Sender } from "../types.ts";
-import { describeNetworkError, discard, portOf, statusFailure, watchConnect } from "./http.ts";
+import { discard, statusFailure } from "./http.ts";
+import { createPinnedFetch } from "./pinned-fetch.ts";
 import { signWebhook } from "./webhook-signature.ts";
 
 export { signWebhook, verifyWebhookSignature } from "./webhook-signature.ts";
@@ -106,79 +97,13 @@ function buildHeaders(request: DeliveryRequest, target: WebhookTarget, body: str
 	return headers;
 }
 
-const refusedFailure = (error: DestinationRefused) =>
-	error.reason === "unresolvable"
-		? new DeliveryFailed(error.message, true, { reason: "destination_unresolvable" })
-		: new DeliveryFailed(error.message, false, { reason: "destination_refused" });
-
 const isSameDestination = (from: URL, to: URL) =>
 	from.host === to.host && !(from.protocol === "https:" && to.protocol === "http:");
 
 export function createWebhookSender(settings: WebhookSenderSettings): Sender {
-	const allow: AllowList = parseAllowList(settings.allowPrivate);
-
-	async function check(url: string) {
-		try {
-			return await assertPublicDestination(url, { allowPrivate: allow, resolve: settings.resolve });
-		} catch (error) {
-			if (error instanceof DestinationRefused) throw refusedFailure(error);
-			throw error;
-		}
-	}
-
-	const timedOut = (what: string) =>
-		new DeliveryFailed(`${what}: no answer within ${settings.timeoutMs} ms`, true, { reason: "timeout" });
-
-	/** `check` within the deadline: a DNS lookup that hangs must not outlive the attempt. */
-	function checkBefore(url: string, deadline: AbortSignal) {
-		let onAbort = () => {};
-		const aborted = new Promise<never>((_, reject) => {
-			onAbort = () => reject(timedOut("webhook"));
-			if (deadline.aborted) onAbort();
-			else deadline.addEventListener("abort", onAbort, { once: true });
-		});
-		return Promise.race([check(url), aborted]).finally(() => deadline.removeEventListener("abort", onAbort));
-	}
-
-	async function post(url: string, headers: Headers, body: string, deadline: AbortSignal) {
-		const { url: target, addresses } = await checkBefore(url, deadline);
-		const address = addresses[0]!;
-		const pinned = new URL(target.href);
-		pinned.hostname = address.includes(":") ? `[${address}]` : address;
-		const pinnedHeaders = new Headers(headers);
-		pinnedHeaders.set("host", target.host);
-		const serverName = parseIp(target.hostname) ? undefined : target.hostname;
-		const tls =
-			target.protocol === "https:"
-				? { ...(serverName ? { serverName } : {}), ...(settings.ca ? { ca: settings.ca } : {}) }
-				: undefined;
-		const connect = new AbortController();
-		const useWatch = settings.connectTimeoutMs > 0 && settings.connectTimeoutMs < settings.timeoutMs;
-		const stopWatch = useWatch
-			? watchConnect(address, portOf(target), settings.connectTimeoutMs, () => connect.abort())
-			: () => {};
-		try {
-			const response = await fetch(pinned, {
-				method: "POST",
-				headers: pinnedHeaders,
-				body,
-				redirect: "manual",
-				signal: AbortSignal.any([deadline, connect.signal]),
-				...(tls ? { tls } : {}),
-			});
-			return { target, response };
-		} catch (error) {
-			const what = `webhook ${target.host}`;
-			if (deadline.aborted) throw timedOut(what);
-			if (connect.signal.aborted)
-				throw new DeliveryFailed(`${what}: no connection within ${settings.connectTimeoutMs} ms`, true, {
-					reason: "connect_timeout",
-				});
-			throw new DeliveryFailed(`${what}: ${describeNetworkError(error)}`, true, { reason: "network_error" });
-		} finally {
-			stopWatch();
-		}
-	}
+	const send = createPinnedFetch("webhook", settings);
+	const post = (url: string, headers: Headers, body: string, deadline: AbortSignal) =>
+		send(url, { method: "POST", headers, body }, deadline);
 
 	return async (request) => {
 		if (request.target.kind !== "webhook")
