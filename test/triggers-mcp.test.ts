@@ -106,6 +106,37 @@ describe("the MCP client", () => {
 		);
 		expect(metadata.retryable).toBe(false);
 	});
+	test("every request is pinned to the checked address: a name only the check resolves still connects", async () => {
+		// `agent.test` resolves through the check's resolver alone (the system resolver knows no `.test`),
+		// so a request that looked the name up again could not connect: the call succeeds only pinned.
+		const url = new URL(agent.url);
+		const before = agent.requests.length;
+		await callMcpTool(
+			{ url: `http://agent.test:${url.port}${url.pathname}`, token: agent.token },
+			"feedback",
+			{ agent: "pinned", score: 2 },
+			{
+				allowPrivate: ["127.0.0.1"],
+				timeoutMs: 5000,
+				resolve: async (name) => (name === "agent.test" ? ["127.0.0.1"] : []),
+			},
+		);
+		expect(agent.requests.length).toBeGreaterThan(before);
+		// A name the check resolves to a refused address is never connected to.
+		const rebound = await failureOf(
+			callMcpTool(
+				{ url: `http://agent.test:${url.port}/mcp` },
+				"feedback",
+				{},
+				{
+					allowPrivate: [],
+					timeoutMs: 5000,
+					resolve: async () => ["127.0.0.1"],
+				},
+			),
+		);
+		expect([rebound.retryable, rebound.options.reason]).toEqual([false, "destination_refused"]);
+	});
 	test("the save-time check: the tool must exist and the sample arguments fit its schema", async () => {
 		const target = { url: agent.url, token: agent.token };
 		expect(await checkMcpTool(target, "feedback", { agent: "a", score: 3 }, allowed)).toBeUndefined();

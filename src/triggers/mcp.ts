@@ -2,8 +2,9 @@
  * Herald as an MCP client (official TypeScript SDK, Streamable HTTP; the
  * SDK negotiates the protocol revision, current and earlier ones): call a
  * named tool on an agent's MCP server with an optional bearer token, every
- * request through the SSRF check (`assertPublicDestination`, the webhook
- * guard's rules and WEBHOOK_ALLOW_PRIVATE), under one deadline.
+ * request through the webhook sender's pinned fetch (the SSRF check with
+ * WEBHOOK_ALLOW_PRIVATE, then the connection pinned to the checked address,
+ * so a second DNS answer is never used), under one deadline.
  *
  * Outcomes as the delivery senders report them (`DeliveryFailed`): a tool
  * result with `isError`, an unknown tool, 401/403/404 and a refused
@@ -18,7 +19,8 @@ import {
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { Ajv } from "ajv";
 import { injectTraceHeaders, inSpan, SpanKind } from "../infra/tracing.ts";
-import { assertPublicDestination, DestinationRefused, type Resolver } from "../outbound/ssrf.ts";
+import { createPinnedFetch } from "../outbound/senders/pinned-fetch.ts";
+import { DestinationRefused, type Resolver } from "../outbound/ssrf.ts";
 import { DeliveryFailed } from "../outbound/types.ts";
 import { VERSION } from "../version.ts";
 
@@ -69,18 +71,23 @@ export async function withMcpClient<T>(
 		}
 	})();
 	const deadline = AbortSignal.timeout(settings.timeoutMs);
+	// Every request checked and pinned to the checked address (the webhook sender's transport).
+	const pinned = createPinnedFetch(`mcp ${host}`, {
+		allowPrivate: settings.allowPrivate,
+		connectTimeoutMs: 0,
+		timeoutMs: settings.timeoutMs,
+		resolve: settings.resolve,
+	});
 	const guardedFetch = async (input: string | URL | Request, init?: RequestInit) => {
 		const url = input instanceof Request ? input.url : String(input);
-		await assertPublicDestination(url, { allowPrivate: settings.allowPrivate, resolve: settings.resolve });
 		// W3C trace context of the active (client) span, as the webhook sender sends it.
 		const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
 		for (const [name, value] of Object.entries(injectTraceHeaders({}))) headers.set(name, value);
-		return fetch(input, {
-			...init,
-			headers,
-			redirect: "error",
-			signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline,
-		});
+		const body = init?.body ?? undefined;
+		if (body !== undefined && typeof body !== "string") throw new TypeError("mcp: only text request bodies");
+		const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+		const { response } = await pinned(url, { method: init?.method ?? "GET", headers, body }, signal);
+		return response;
 	};
 	const transport = new StreamableHTTPClientTransport(new URL(target.url), {
 		fetch: guardedFetch,
