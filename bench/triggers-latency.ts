@@ -8,14 +8,17 @@
  * event's `received_at`, both from the database clock. Baseline from the
  * same run: ingest → the processor's commit of the fire (`trigger_fires.created_at`).
  */
+import type { Client } from "@temporalio/client";
+import { temporal as proto } from "@temporalio/proto";
 import { migrate } from "../src/app/migrate.ts";
 import { startBridge } from "../src/bridge/bridge.ts";
+import type { Sql } from "../src/infra/db/sql.ts";
 import { insertEvents } from "../src/triggers/events-repository.ts";
 import { startProcessor } from "../src/triggers/processor.ts";
 import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
 import { insertTrigger } from "../src/triggers/triggers-repository.ts";
 import { embeddedServices, pct, spawnWorker } from "./lib/actors.ts";
-import { fmt, knob, machine, stopChild, summary } from "./lib/proc.ts";
+import { cpuSeconds, fmt, knob, machine, pgrep, stopChild, summary } from "./lib/proc.ts";
 
 const SECONDS = knob("BENCH_SECONDS", 10);
 const RATE = 1000;
@@ -55,6 +58,13 @@ try {
 		},
 		true,
 	);
+	const devServerPid = pgrep(`--port ${services.infra.temporalAddress.split(":").at(-1)}`)[0];
+	const cpu = () => ({
+		bench: cpuSeconds(process.pid),
+		worker: cpuSeconds(worker!.proc.pid),
+		temporal: devServerPid ? cpuSeconds(devServerPid) : Number.NaN,
+	});
+	const cpu0 = cpu();
 	let n = 0;
 	const batches = SECONDS * 10;
 	const started = performance.now();
@@ -68,6 +78,7 @@ try {
 		await Bun.sleep(Math.max(0, due - performance.now()));
 	}
 	const achieved = n / ((performance.now() - started) / 1000);
+	const cpu1 = cpu();
 	const expected = Math.floor(n / 100) * 5;
 	const deadline = Date.now() + 60_000;
 	let rows: { run_ms: number | null; fire_ms: number }[] = [];
@@ -81,6 +92,19 @@ try {
 		if (rows.length >= expected && rows.every((r) => r.run_ms !== null)) break;
 		await Bun.sleep(250);
 	}
+	// Until every run has finished too (bounded), for the CPU each run cost in all.
+	const finishBy = Date.now() + 30_000;
+	let unfinished = Number.NaN;
+	while (Date.now() < finishBy) {
+		const [row] = await sql<{ unfinished: number }[]>`
+			select count(*)::int - count(r.finished_at)::int as unfinished
+			from trigger_fires f left join action_runs r on r.fire_id = f.id where f.trigger_id = ${trigger.id}`;
+		unfinished = row!.unfinished;
+		if (unfinished === 0) break;
+		await Bun.sleep(250);
+	}
+	const cpu2 = cpu();
+	const stages = await stageBreakdown(sql, temporal, trigger.id);
 	await processor.stop();
 	await bridge.stop();
 	const runs = rows.flatMap((r) => (r.run_ms === null ? [] : [Number(r.run_ms)]));
@@ -92,6 +116,14 @@ try {
 			`(${runs.length}/${expected} runs; ingest achieved ${fmt(achieved)} events/s for ${SECONDS} s)`,
 		`  baseline, ingest → fire committed by the processor: p50 ${fmt(pct(fires, 50))} ms   p99 ${fmt(pct(fires, 99))} ms`,
 		`  goal p99 < 1 s: ${p99 < 1000 ? "MET" : "NOT MET"}`,
+		...stages,
+		`  CPU seconds during the ${SECONDS} s of load: bench process (processor + bridge + ingest) ` +
+			`${fmt(cpu1.bench - cpu0.bench, 1)}, worker ${fmt(cpu1.worker - cpu0.worker, 1)}, ` +
+			`Temporal dev server ${fmt(cpu1.temporal - cpu0.temporal, 1)}`,
+		`  CPU per run, from the first event until every run finished${unfinished === 0 ? "" : ` (${unfinished} still running)`}: ` +
+			`worker ${fmt(((cpu2.worker - cpu0.worker) * 1000) / Math.max(1, rows.length), 1)} ms, ` +
+			`Temporal dev server ${fmt(((cpu2.temporal - cpu0.temporal) * 1000) / Math.max(1, rows.length), 1)} ms, ` +
+			`bench process ${fmt(((cpu2.bench - cpu0.bench) * 1000) / Math.max(1, rows.length), 1)} ms`,
 		`  measured with: bun bench/triggers-latency.ts (BENCH_SECONDS); batches of 100 every 100 ms through insertEvents; ` +
 			`processor + bridge in the bench process, \`bun src/main.ts worker\` apart; database clock for both ends; ` +
 			`the machine is shared with other work; ${machine()}`,
@@ -102,4 +134,60 @@ try {
 	receiver.stop(true);
 	if (worker) await stopChild(worker, 20_000);
 	await services.stop();
+}
+
+/**
+ * Where the time goes, per stage, over a sample of the fires: the processor's transaction
+ * (event received → fire row, `now()` of the transaction), the bridge (fire row → the run's
+ * workflow started, and → the outbox row marked delivered: claim + signalWithStart + mark),
+ * Temporal's queue (workflow started → its first workflow task started on a worker, from the
+ * run's history: the server's clock, the same host), and the run's start (that task →
+ * `action_runs.started_at`). Each figure is p50 / p99 of the stage's own duration.
+ */
+async function stageBreakdown(sql: Sql, client: Client, triggerId: string): Promise<string[]> {
+	const rows = await sql<
+		{ fire_key: string; received: Date; fired: Date; delivered: Date | null; run: Date | null }[]
+	>`
+		select f.fire_key, e.received_at as received, f.created_at as fired, o.delivered_at as delivered,
+		       r.started_at as run
+		from trigger_fires f join ingested_events e on e.seq = f.event_seq
+		left join outbox o on o.table_name = 'trigger_fires' and o.entity_key = f.fire_key
+		left join action_runs r on r.fire_id = f.id
+		where f.trigger_id = ${triggerId} order by random() limit 100`;
+	const d: Record<"commit" | "started" | "delivered" | "queue" | "row", number[]> = {
+		commit: [],
+		started: [],
+		delivered: [],
+		queue: [],
+		row: [],
+	};
+	const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+		t ? Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : Number.NaN;
+	const T = proto.api.enums.v1.EventType;
+	await Promise.all(
+		rows.map(async (r) => {
+			d.commit.push(r.fired.getTime() - r.received.getTime());
+			if (r.delivered) d.delivered.push(r.delivered.getTime() - r.fired.getTime());
+			const history = await client.workflow
+				.getHandle(`action:${r.fire_key}`)
+				.fetchHistory()
+				.catch(() => undefined);
+			const at = (type: number) => ms(history?.events?.find((e) => e.eventType === type)?.eventTime);
+			const started = at(T.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED);
+			const task = at(T.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+			if (Number.isNaN(started)) return;
+			d.started.push(started - r.fired.getTime());
+			if (!Number.isNaN(task)) d.queue.push(task - started);
+			if (r.run && !Number.isNaN(task)) d.row.push(r.run.getTime() - task);
+		}),
+	);
+	const f = (xs: number[]) => `${fmt(pct(xs, 50))} / ${fmt(pct(xs, 99))} ms`;
+	return [
+		`  stages, p50 / p99 over ${rows.length} sampled fires:`,
+		`    processor: event received → fire row                       ${f(d.commit)}`,
+		`    bridge: fire row → run's workflow started                  ${f(d.started)}`,
+		`    bridge: fire row → outbox row marked delivered             ${f(d.delivered)}`,
+		`    Temporal: workflow started → first workflow task started   ${f(d.queue)}`,
+		`    worker: first workflow task started → action_runs.started_at ${f(d.row)}`,
+	];
 }

@@ -8,6 +8,8 @@
  * `herald_trigger_action_runs_total{kind,outcome}` (success | retry | terminal).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { temporal } from "@temporalio/proto";
+import { spreadOf } from "../activities/triggers/index.ts";
 import type { BridgeHandle } from "../src/bridge/bridge.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { scrape } from "../src/infra/metrics.ts";
@@ -134,6 +136,27 @@ describe("webhook actions", () => {
 		const handle = actors.temporal.client.workflow.getHandle(`action:${run.fireKey}`);
 		expect(await handle.result()).toEqual({ status: "succeeded" });
 		expect(delta(counted, await actionRuns("webhook"))).toEqual({ success: 1, retry: 2, terminal: 0 });
+		// The run's shape: start and settle are local activities (markers), the spread is waited in
+		// the first attempt (no timer), so the attempt is the run's one activity task.
+		const events = (await handle.fetchHistory()).events ?? [];
+		const E = temporal.api.enums.v1.EventType;
+		expect(
+			events.flatMap((e) =>
+				e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+					? [e.activityTaskScheduledEventAttributes?.activityType?.name]
+					: [],
+			),
+		).toEqual(["triggers.attemptAction"]);
+		expect(events.filter((e) => e.eventType === E.EVENT_TYPE_TIMER_STARTED)).toHaveLength(0);
+		expect(events.filter((e) => e.eventType === E.EVENT_TYPE_MARKER_RECORDED).length).toBeGreaterThanOrEqual(
+			2,
+		);
+		// The first attempt left no earlier than the fire's spread after the run started (one clock).
+		const [times] = await t.db.sql<{ gap_ms: number }[]>`
+			select extract(epoch from (min(a.started_at) - r.started_at)) * 1000 as gap_ms
+			from action_runs r join trigger_fires f on f.id = r.fire_id join action_attempts a on a.fire_id = f.id
+			where f.fire_key = ${run.fireKey} group by r.started_at`;
+		expect(Number(times!.gap_ms)).toBeGreaterThanOrEqual(spreadOf(run.fireKey) - 5);
 	}, 60_000);
 
 	test("a 4xx ends the run failed at once; BOLA: another user's runs are 404", async () => {

@@ -6,7 +6,9 @@
  * registrations, a cancellation that promoted the waitlist, an edit; and the
  * delivery workflow it started; and the reminder actor (added with it, recorded by
  * test/fixtures/record-reminder-history.ts: a daily series across the spring
- * DST change with offsets, a snooze, a schedule edit, a cancel). Add a
+ * DST change with offsets, a snooze, a schedule edit, a cancel); and trigger
+ * action runs from before their start and settle became local activities
+ * (test/fixtures/record-action-run-history.ts: a retried success, a 410). Add a
  * history here whenever a workflow changes.
  */
 import { describe, expect, test } from "bun:test";
@@ -22,7 +24,13 @@ const history = (name: string) =>
 	);
 
 describe("replay of recorded histories", () => {
-	for (const name of ["event-actor-0.1", "deliver-notification-0.1", "reminder-actor-0.1"])
+	for (const name of [
+		"event-actor-0.1",
+		"deliver-notification-0.1",
+		"reminder-actor-0.1",
+		"action-run-succeeded-0.2",
+		"action-run-failed-0.2",
+	])
 		test(`${name} replays on today's code`, async () => {
 			const recorded = history(name);
 			expect(recorded.events?.length ?? 0).toBeGreaterThan(10);

@@ -84,8 +84,18 @@ export function createTriggerActionActivities(deps: {
 			return { fireKey, spreadMs: spreadOf(fireKey), policy: deliveryPolicies(settings)[kind] };
 		},
 
-		/** One attempt; `DeliveryRejected` (non-retryable) or `DeliveryRetryable` (with nextRetryDelay) on failure. */
-		async attemptAction(fireKey: string): Promise<{ statusCode?: number }> {
+		/**
+		 * One attempt; `DeliveryRejected` (non-retryable) or `DeliveryRetryable` (with nextRetryDelay)
+		 * on failure. The first attempt first waits the run's spread (`spreadMs`, < 1 s), so that
+		 * fires due together do not leave together (runs recorded before the spread moved here
+		 * waited it on a workflow timer and pass none).
+		 */
+		async attemptAction(
+			fireKey: string,
+			options: { spreadMs?: number } = {},
+		): Promise<{ statusCode?: number }> {
+			const ctx = Context.current();
+			if (ctx.info.attempt === 1 && (options.spreadMs ?? 0) > 0) await ctx.sleep(options.spreadMs!);
 			const fire = await loadFire(sql, fireKey);
 			if (!fire) throw ApplicationFailure.nonRetryable("the fire is gone", "DeliveryRejected");
 			if (!deps.delivery)
@@ -95,7 +105,7 @@ export function createTriggerActionActivities(deps: {
 				);
 			const { senders, guard } = deps.delivery;
 			const target = targetOf(fire.action);
-			const attempt = Context.current().info.attempt;
+			const attempt = ctx.info.attempt;
 			const payload = fire.payload;
 			const text = typeof payload === "string" ? payload : "";
 			const mail = (payload ?? {}) as { subject?: string; text?: string };

@@ -4,7 +4,13 @@
  * `<feature>.<name>` (src/app/worker.ts), so two features cannot collide and a
  * workflow sees only the activities of the feature it names.
  */
-import { type ActivityOptions, patched, proxyActivities } from "@temporalio/workflow";
+import {
+	type ActivityOptions,
+	type LocalActivityOptions,
+	patched,
+	proxyActivities,
+	proxyLocalActivities,
+} from "@temporalio/workflow";
 
 /**
  * Activities that read and write Herald's own PostgreSQL. A lost connection
@@ -38,6 +44,34 @@ export function featureActivities<A extends AnyActivities>(
 			typeof name === "string"
 				? (...args: unknown[]) =>
 						proxy[patched(NAMESPACED_ACTIVITIES) ? activityName(feature, name) : name]!(...args)
+				: undefined,
+	});
+}
+
+/**
+ * Short database steps run as local activities: in the workflow task that
+ * needs them, on the worker that runs it, with no activity task for the
+ * server to schedule, match and record (a marker in the history instead).
+ * Same retries as `databaseActivity`; past `localRetryThreshold` a retry
+ * waits on a durable timer. Only for work that is idempotent: a local
+ * activity whose workflow task fails runs again.
+ */
+export const databaseLocalActivity: LocalActivityOptions = {
+	startToCloseTimeout: "30 seconds",
+	retry: databaseActivity.retry,
+	localRetryThreshold: "10 seconds",
+};
+
+/** `featureActivities` as local activities (registered names are the same: `<feature>.<name>`). */
+export function featureLocalActivities<A extends AnyActivities>(
+	feature: string,
+	options: LocalActivityOptions = databaseLocalActivity,
+): A {
+	const proxy = proxyLocalActivities<AnyActivities>(options);
+	return new Proxy({} as A, {
+		get: (_, name) =>
+			typeof name === "string"
+				? (...args: unknown[]) => proxy[activityName(feature, name)]!(...args)
 				: undefined,
 	});
 }

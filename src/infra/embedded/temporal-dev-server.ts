@@ -38,6 +38,16 @@ export async function startTemporalDevServer(options: {
 		"synchronous=normal",
 		"--dynamic-config-value",
 		"frontend.enableUpdateWorkflowExecution=true",
+		// One server process, one SQLite connection: every persistence call queues on it. A task
+		// queue of one partition has no forwarding between partitions (4 by default: a task in a
+		// partition without a poller waits to be forwarded), and an activity scheduled by a
+		// workflow task goes back in that task's answer (eager) instead of through matching.
+		"--dynamic-config-value",
+		"matching.numTaskqueueReadPartitions=1",
+		"--dynamic-config-value",
+		"matching.numTaskqueueWritePartitions=1",
+		"--dynamic-config-value",
+		"system.enableActivityEagerExecution=true",
 	];
 	if (options.dbFile) {
 		const dbFile = resolve(options.dbFile);
