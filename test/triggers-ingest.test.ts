@@ -54,6 +54,8 @@ describe("sources", () => {
 	test("a revoked key is refused; ingesting needs a key, not a user token", async () => {
 		const source = await createSource(alice.accessToken);
 		expect((await ingest(source.key, { type: "a", externalId: "1", data: {} })).status).toBe(200);
+		const used = await t.request("GET", `/api/v1/sources/${source.id}`, { token: alice.accessToken });
+		expect(used.body.lastUsedAt).not.toBeNull(); // the key's use is recorded
 		const revoked = await t.request("POST", `/api/v1/sources/${source.id}/revoke`, {
 			token: alice.accessToken,
 		});
