@@ -54,6 +54,8 @@ describe("sources", () => {
 	test("a revoked key is refused; ingesting needs a key, not a user token", async () => {
 		const source = await createSource(alice.accessToken);
 		expect((await ingest(source.key, { type: "a", externalId: "1", data: {} })).status).toBe(200);
+		const used = await t.request("GET", `/api/v1/sources/${source.id}`, { token: alice.accessToken });
+		expect(used.body.lastUsedAt).not.toBeNull(); // the key's use is recorded
 		const revoked = await t.request("POST", `/api/v1/sources/${source.id}/revoke`, {
 			token: alice.accessToken,
 		});
@@ -189,6 +191,68 @@ describe("ingest", () => {
 		expect(await purgeEvents(t.db.sql, 2)).toBeGreaterThanOrEqual(1);
 		const rows = await t.db.sql`select external_id from ingested_events where source_id = ${source.id}`;
 		expect(rows.map((r) => r.external_id)).toEqual(["o1"]);
+	});
+
+	test("a NUL in one item of a batch rejects that item; the others are stored", async () => {
+		const source = await createSource(alice.accessToken);
+		const res = await ingest(source.key, {
+			events: [
+				{ type: "z", externalId: "ok", data: { s: "fine" } },
+				{ type: "z", externalId: "nul-data", data: { s: "a\u0000b" } },
+				{ type: "z", externalId: "nul-key", data: { "k\u0000": 1 } },
+				{ type: "z", externalId: "nul\u0000id", data: {} },
+			],
+		});
+		expect(res.status).toBe(200);
+		expect(res.body.results.map((r: { status: string }) => r.status)).toEqual([
+			"accepted",
+			"rejected",
+			"rejected",
+			"rejected",
+		]);
+		expect(res.body.results[1].error.field).toBe("data");
+		expect(res.body.results[3].error.field).toBe("externalId");
+		const one = await ingest(source.key, { type: "z", externalId: "x", data: { s: "\u0000" } });
+		expect(one.status).toBe(422);
+		const rows = await t.db.sql`select external_id from ingested_events where source_id = ${source.id}`;
+		expect(rows.map((r) => r.external_id)).toEqual(["ok"]);
+	});
+
+	test("batches wait for the ingest order lock; two racing batches store a shared externalId once", async () => {
+		const source = await createSource(alice.accessToken);
+		const other = await createSource(alice.accessToken);
+		const batch = (ids: string[]) => ({
+			events: ids.map((x) => ({ type: "race", externalId: x, data: { x } })),
+		});
+		const holder = await t.db.sql.reserve();
+		try {
+			await holder`begin`;
+			await holder`select herald_order_lock('ingest')`;
+			const first = ingest(source.key, batch(["a", "b"]));
+			const second = ingest(source.key, batch(["b", "c"]));
+			const third = ingest(other.key, batch(["a"]));
+			// All three are inside the database, waiting for the lock (nothing stored yet).
+			await eventually(async () => {
+				const [w] = await t.db.sql`
+					select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
+				return w!.n === 3;
+			});
+			const [n] = await t.db.sql`select count(*)::int as n from ingested_events where type = 'race'`;
+			expect(n!.n).toBe(0);
+			await holder`commit`;
+			const [a, b, c] = await Promise.all([first, second, third]);
+			const statuses = [...a.body.results, ...b.body.results].map((r: { status: string }) => r.status);
+			expect(statuses.filter((s) => s === "duplicate")).toHaveLength(1);
+			const ids = [...a.body.results, ...b.body.results].filter((_, i) => [1, 2].includes(i));
+			expect(ids[0].id).toBe(ids[1].id); // "b", whichever batch stored it
+			expect(c.body.results[0].status).toBe("accepted");
+			const rows = await t.db.sql<{ external_id: string; seq: string }[]>`
+				select external_id, seq from ingested_events where source_id = ${source.id} order by seq`;
+			expect(rows.map((r) => r.external_id).sort()).toEqual(["a", "b", "c"]);
+		} finally {
+			await holder`rollback`.catch(() => {});
+			holder.release();
+		}
 	});
 
 	test("the ingestion key never reaches a log line", async () => {

@@ -52,6 +52,47 @@ local ttl = tonumber(redis.call("PTTL", KEYS[1]))
 redis.call("SET", KEYS[1], n - 1, "PX", math.max(1, ttl - tonumber(ARGV[1])))
 return n - 1`;
 
+/** The answer of one `consumeTokens`. */
+export type Consumed =
+	| { readonly ok: true }
+	| { readonly ok: false; readonly retryAfterSeconds: number }
+	/** The store did not answer: callers fail open (and log it). */
+	| { readonly ok: "unavailable"; readonly error: string };
+
+/**
+ * Takes `tokens` (default 1) from one fixed-window counter of effect's
+ * `RateLimiter` (keys `<prefix>limit:<key>`), atomically in Redis. The one
+ * place that reads the limiter's answer: login/register throttling below and
+ * the ingestion keys (src/triggers/ingest.ts) both go through it.
+ */
+export async function consumeTokens(
+	runtime: HeraldRuntime,
+	q: { key: string; limit: number; window: Duration.Duration; tokens?: number },
+): Promise<Consumed> {
+	const exit = await runtime.runPromiseExit(
+		Effect.gen(function* () {
+			const limiter = yield* RateLimiter.RateLimiter;
+			return yield* limiter.consume({
+				key: q.key,
+				limit: q.limit,
+				window: q.window,
+				tokens: q.tokens ?? 1,
+				algorithm: "fixed-window",
+				onExceeded: "fail",
+			});
+		}),
+	);
+	if (exit._tag === "Success") return { ok: true };
+	const failure = exit.cause.reasons.find((r) => r._tag === "Fail");
+	const error = failure?._tag === "Fail" ? failure.error : undefined;
+	if (error?.reason._tag === "RateLimitExceeded")
+		return {
+			ok: false,
+			retryAfterSeconds: Math.max(1, Math.ceil(Duration.toMillis(error.reason.retryAfter) / 1000)),
+		};
+	return { ok: "unavailable", error: String(error ?? exit.cause) };
+}
+
 /** Runs on the process's Effect runtime (keys `<prefix>limit:auth:…`). */
 export function createAuthRateLimiter(
 	runtime: HeraldRuntime,
@@ -67,11 +108,6 @@ export function createAuthRateLimiter(
 			[`auth:account:${account.toLowerCase()}`, limits.perAccount],
 			[`auth:address:${address}`, limits.perAddress],
 		] as const;
-	const consume = (key: string, limit: number) =>
-		Effect.gen(function* () {
-			const limiter = yield* RateLimiter.RateLimiter;
-			return yield* limiter.consume({ key, limit, window, algorithm: "fixed-window", onExceeded: "fail" });
-		});
 	return {
 		async take(keys) {
 			// Both counters, whatever the other answers (Effect.all would stop at the first refusal).
@@ -79,21 +115,19 @@ export function createAuthRateLimiter(
 				keysOf(keys).map(async ([key, limit]) => ({
 					key,
 					limit,
-					exit: await runtime.runPromiseExit(consume(key, limit)),
+					consumed: await consumeTokens(runtime, { key, limit, window }),
 				})),
 			);
 			const taken = results
-				.filter((r) => r.exit._tag === "Success")
+				.filter((r) => r.consumed.ok === true)
 				.map((r) => ({ key: r.key, refillMs: refillMs(r.limit) }));
-			for (const { exit } of results) {
-				if (exit._tag === "Success") continue;
-				const failure = exit.cause.reasons.find((r) => r._tag === "Fail");
-				const error = failure?._tag === "Fail" ? failure.error : undefined;
-				if (error?.reason._tag === "RateLimitExceeded") {
+			for (const { consumed } of results) {
+				if (consumed.ok === true) continue;
+				if (consumed.ok === false) {
 					await this.giveBack({ keys: taken }); // a refused attempt counts nowhere
-					throw new RateLimited(Math.max(1, Math.ceil(Duration.toMillis(error.reason.retryAfter) / 1000)));
+					throw new RateLimited(consumed.retryAfterSeconds);
 				}
-				log.warn("rate limiter unavailable, allowing request", { error: String(error ?? exit.cause) });
+				log.warn("rate limiter unavailable, allowing request", { error: consumed.error });
 			}
 			return { keys: taken };
 		},

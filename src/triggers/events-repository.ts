@@ -1,5 +1,5 @@
 /** SQL for ingested events: the batch insert (in commit order, deduplicated) and reads. */
-import type { Sql as Pool, Queryable as Sql } from "../infra/db/sql.ts";
+import type { Queryable as Sql } from "../infra/db/sql.ts";
 import type { EventView } from "./sources-model.ts";
 
 export interface EventRow {
@@ -34,39 +34,37 @@ export interface NewEvent {
 }
 
 /**
- * Inserts the events of one source in one transaction under the ingest order
- * lock (seq follows commit order); returns the id of every event, new or
- * already stored, by external id.
+ * Inserts the events of one source in one statement, herald_ingest_events
+ * (migration 00016): it takes the ingest order lock, so seq follows commit
+ * order, and holds it only inside the database. Returns the id of every event,
+ * new or already stored, by external id. With `sql` a pool the statement is its
+ * own transaction (the lock is released at its commit); inside a caller's
+ * transaction the lock is held until that commits.
  */
 export async function insertEvents(
-	sql: Pool,
+	sql: Sql,
 	source: { id: string; owner_id: string },
 	events: readonly NewEvent[],
 ): Promise<Map<string, { id: string; duplicate: boolean }>> {
 	const out = new Map<string, { id: string; duplicate: boolean }>();
 	if (events.length === 0) return out;
-	const ext = events.map((e) => e.externalId);
-	await sql.begin(async (tx) => {
-		await tx`select herald_order_lock('ingest')`;
-		const inserted = await tx<{ id: string; external_id: string }[]>`
-			insert into ingested_events (source_id, owner_id, type, external_id, occurred_at, data)
-			select ${source.id}, ${source.owner_id}, e.type, e.external_id, coalesce(e.occurred_at, clock_timestamp()),
-			       e.data::jsonb
-			from unnest(${events.map((e) => e.type)}::text[], ${ext}::text[],
-			            ${events.map((e) => e.occurredAt) as string[]}::timestamptz[], ${events.map((e) => e.data)}::text[])
-			     with ordinality as e(type, external_id, occurred_at, data, n)
-			order by e.n
-			on conflict (source_id, external_id) do nothing
-			returning id, external_id`;
-		for (const r of inserted) out.set(r.external_id, { id: r.id, duplicate: false });
-		if (inserted.length < new Set(ext).size) {
-			const missing = ext.filter((x) => !out.has(x));
-			const existing = await tx<{ id: string; external_id: string }[]>`
-				select id, external_id from ingested_events
-				where source_id = ${source.id} and external_id = any(${missing}::text[])`;
-			for (const r of existing) out.set(r.external_id, { id: r.id, duplicate: true });
-		}
-	});
+	const types: string[] = new Array(events.length);
+	const ext: string[] = new Array(events.length);
+	const occurred: (string | null)[] = new Array(events.length);
+	const data: string[] = new Array(events.length);
+	for (let i = 0; i < events.length; i++) {
+		const e = events[i]!;
+		types[i] = e.type;
+		ext[i] = e.externalId;
+		occurred[i] = e.occurredAt;
+		data[i] = e.data;
+	}
+	// The data travels as one JSON array (each item is already serialized): no per-item array escaping.
+	const [row] = await sql<{ r: string }[]>`
+		select herald_ingest_events(${source.id}::uuid, ${source.owner_id}::uuid, ${types}::text[], ${ext}::text[],
+		  ${occurred as string[]}::timestamptz[], ${`[${data.join(",")}]`}::text::jsonb) as r`;
+	for (const [externalId, id, duplicate] of JSON.parse(row!.r) as [string, string, boolean][])
+		out.set(externalId, { id, duplicate });
 	return out;
 }
 

@@ -3,9 +3,9 @@
  * items are reported, good ones stored), rate-limited per key with effect's
  * `RateLimiter` on Redis, and stored in one transaction.
  */
-import { Value } from "@sinclair/typebox/value";
-import { Duration, Effect } from "effect";
-import { RateLimiter } from "effect/persistence";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Duration } from "effect";
+import { consumeTokens } from "../auth/rate-limit.ts";
 import { Invalid, RateLimited, Unauthenticated } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import type { HeraldRuntime } from "../infra/effect-runtime.ts";
@@ -36,26 +36,17 @@ export function createIngestService(deps: {
 	log: Logger;
 }): IngestService {
 	const { sql, settings, runtime, log } = deps;
+	const window = Duration.minutes(1);
 	const limit = async (source: IngestSource, tokens: number) => {
-		const exit = await runtime.runPromiseExit(
-			Effect.gen(function* () {
-				const limiter = yield* RateLimiter.RateLimiter;
-				return yield* limiter.consume({
-					key: `ingest:${source.id}`,
-					limit: settings.ingestEventsPerMinute,
-					window: Duration.minutes(1),
-					tokens,
-					algorithm: "fixed-window",
-					onExceeded: "fail",
-				});
-			}),
-		);
-		if (exit._tag === "Success") return;
-		const failure = exit.cause.reasons.find((r) => r._tag === "Fail");
-		const error = failure?._tag === "Fail" ? failure.error : undefined;
-		if (error?.reason._tag === "RateLimitExceeded")
-			throw new RateLimited(Math.max(1, Math.ceil(Duration.toMillis(error.reason.retryAfter) / 1000)));
-		log.warn("ingest rate limiter unavailable, allowing request", { sourceId: source.id });
+		const consumed = await consumeTokens(runtime, {
+			key: `ingest:${source.id}`,
+			limit: settings.ingestEventsPerMinute,
+			window,
+			tokens,
+		});
+		if (consumed.ok === false) throw new RateLimited(consumed.retryAfterSeconds);
+		if (consumed.ok === "unavailable")
+			log.warn("ingest rate limiter unavailable, allowing request", { sourceId: source.id });
 	};
 	return {
 		async authenticate(header) {
@@ -112,6 +103,9 @@ export function createIngestService(deps: {
 const LONE_SURROGATE =
 	/\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
 
+/** The item schema compiled once (Value.Check interprets the schema on every call). */
+const EVENT = TypeCompiler.Compile(EventInput);
+
 const isBatch = (body: unknown): boolean =>
 	typeof body === "object" && body !== null && Array.isArray((body as { events?: unknown }).events);
 
@@ -119,8 +113,8 @@ function checkItem(
 	item: unknown,
 	maxDataBytes: number,
 ): { event: NewEvent } | { error: NonNullable<Item["error"]> } {
-	if (!Value.Check(EventInput, item)) {
-		const first = Value.Errors(EventInput, item).First();
+	if (!EVENT.Check(item)) {
+		const first = EVENT.Errors(item).First();
 		const field = first?.path.replace(/^\//, "").replaceAll("/", ".") || undefined;
 		return { error: { code: "invalid_event", message: first?.message ?? "not an event", field } };
 	}

@@ -70,13 +70,15 @@ export async function sourceByKeyHash(
 	sql: Sql,
 	keyHash: Uint8Array,
 ): Promise<{ id: string; owner_id: string } | undefined> {
+	// One round trip: the source, and its last use written at most once a minute (the update's
+	// rows are not read back: the select sees the row as it was before the statement).
 	const [row] = await sql<{ id: string; owner_id: string }[]>`
-		update event_sources set last_used_at = now()
-		where key_hash = ${Buffer.from(keyHash)} and revoked_at is null
-		  and (last_used_at is null or last_used_at < now() - interval '1 minute')
-		returning id, owner_id`;
-	if (row) return row;
-	const [seen] = await sql<{ id: string; owner_id: string }[]>`
-		select id, owner_id from event_sources where key_hash = ${Buffer.from(keyHash)} and revoked_at is null`;
-	return seen;
+		with s as (
+			select id, owner_id, last_used_at from event_sources
+			where key_hash = ${Buffer.from(keyHash)} and revoked_at is null),
+		touched as (
+			update event_sources e set last_used_at = now() from s
+			where e.id = s.id and (s.last_used_at is null or s.last_used_at < now() - interval '1 minute'))
+		select id, owner_id from s`;
+	return row;
 }

@@ -6,6 +6,7 @@
 import { Elysia, t } from "elysia";
 import { authPlugin } from "../auth/plugin.ts";
 import type { AuthService } from "../auth/service.ts";
+import { checksBodyNulItself } from "../http/request-context.ts";
 import type { IngestService, IngestSource } from "./ingest.ts";
 import {
 	CreatedSource,
@@ -88,6 +89,9 @@ export function sourceRoutes(auth: AuthService, sources: SourceService) {
 export function ingestRoutes(ingest: IngestService) {
 	// The key is checked in `transform`, before validation, as the user auth plugin does.
 	const sources = new WeakMap<Request, IngestSource>();
+	// Each item is checked for NUL characters on its own (a bad item is rejected, the others stored),
+	// so the request-wide walk over every key and value of the batch is skipped.
+	checksBodyNulItself("/api/v1/ingest");
 	return new Elysia({ prefix: "/api/v1/ingest", detail: { tags: ["triggers"] } }).post(
 		"",
 		({ request, body }) => ingest.ingest(sources.get(request)!, body),
