@@ -32,7 +32,7 @@ const server = await startApiOnEmbedded("triggers-ingest", {
 	env: { AUTH_LIMIT_PER_ADDRESS: "100000", INGEST_EVENTS_PER_MINUTE: "1000000000" },
 });
 const sql = createSql(server.databaseUrl, { max: 8 });
-/** The ingest path before migration 00016: a client-side transaction of four statements. */
+/** The ingest path before migration 00015: a client-side transaction of four statements. */
 const insertAsBefore = (pool: Sql, source: { id: string; owner_id: string }, events: readonly NewEvent[]) =>
 	pool.begin(async (tx) => {
 		await tx`select herald_order_lock('ingest')`;

@@ -35,7 +35,7 @@ export interface NewEvent {
 
 /**
  * Inserts the events of one source in one statement, herald_ingest_events
- * (migration 00016): it takes the ingest order lock, so seq follows commit
+ * (migration 00015): it takes the ingest order lock, so seq follows commit
  * order, and holds it only inside the database. Returns the id of every event,
  * new or already stored, by external id. With `sql` a pool the statement is its
  * own transaction (the lock is released at its commit); inside a caller's
