@@ -30,3 +30,11 @@ on conflict do nothing;
 -- served no query and cost every decision insert).
 drop index trigger_decisions_event;
 create index trigger_decisions_trigger_event on trigger_decisions (trigger_id, event_seq) where event_seq is not null;
+
+-- A batch's false conditions of one trigger that left its state untouched (the processor's quiet
+-- path: most evaluations) are one row, not one per event: decision `condition_false`, event_seq
+-- the first of them, last_seq the last, reason {"events": [[seq, key, at ms, missing?], ...]}.
+-- A trigger's batches are folded one after another in seq order, so these ranges never overlap:
+-- the row holding an event is the first with last_seq ≥ its seq.
+alter table trigger_decisions add column last_seq bigint;
+create index trigger_decisions_trigger_range on trigger_decisions (trigger_id, last_seq) where last_seq is not null;

@@ -87,8 +87,11 @@ describe("live processing", () => {
 		const p = await startProcessor({ sql: t.db.sql, log, settings, loop: false });
 		await p.pass();
 		await p.stop();
-		const decisions = await t.db.sql`
-			select decision, key from trigger_decisions where trigger_id = ${trg.id} order by id`;
+		// Through explain: a batch's quiet false conditions are one stored row, one item per event.
+		const explained = await t.request("GET", `/api/v1/triggers/${trg.id}/decisions`, {
+			token: alice.accessToken,
+		});
+		const decisions = explained.body.items as { key: string; decision: string }[];
 		expect(decisions.map((d) => `${d.key}:${d.decision}`)).toEqual([
 			"a:fire",
 			"b:condition_false",
@@ -178,9 +181,22 @@ describe("live processing", () => {
 		await ingest(s.key, [{ type: "explain.a", externalId: "4", data: { v: 60, agent: "a" } }]);
 		await p.pass();
 		await p.stop();
+		// Stored: one row per batch for the false conditions (events 1 and 2 in the first batch, 4 in
+		// the second), without operand values; the fire is a row of its own.
 		const stored = await t.db.sql`
-			select reason from trigger_decisions where trigger_id = ${trg.id} and decision = 'condition_false' order by id`;
-		expect(stored.map((r) => r.reason)).toEqual([{ value: false }, { value: false }, { value: false }]);
+			select event_seq, last_seq, reason from trigger_decisions
+			where trigger_id = ${trg.id} and decision = 'condition_false' order by id`;
+		const seqs = (await t.db.sql`select seq from ingested_events where source_id = ${s.id} order by seq`).map(
+			(r): number => Number(r.seq),
+		) as [number, number, number, number];
+		expect(stored.map((r) => [Number(r.event_seq), Number(r.last_seq)])).toEqual([
+			[seqs[0], seqs[1]],
+			[seqs[3], seqs[3]],
+		]);
+		expect(stored[0]!.reason.events.map((e: unknown[]) => e.slice(0, 2))).toEqual([
+			[seqs[0], "a"],
+			[seqs[1], "b"],
+		]);
 		const res = await t.request("GET", `/api/v1/triggers/${trg.id}/decisions`, { token: alice.accessToken });
 		expect(res.status).toBe(200);
 		expect(

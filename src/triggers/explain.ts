@@ -19,6 +19,8 @@ import { definitionOf, findTrigger } from "./triggers-repository.ts";
 interface DecisionRow {
 	id: string;
 	event_seq: string | null;
+	/** A row of a batch's quiet false conditions: the last seq (its events are in `reason.events`). */
+	last_seq?: string | null;
 	key: string;
 	decision: string;
 	reason: Record<string, unknown>;
@@ -68,6 +70,35 @@ async function withOperands(sql: Sql, owner: string, triggerId: string, rows: De
 	}
 }
 
+/**
+ * One item per decision: a batch row of quiet false conditions becomes one per event (only `seq`'s
+ * when given). Whole rows only, and no row after the items reach `limit` (a page may hold more: up
+ * to one batch row beyond it).
+ */
+function expand(rows: DecisionRow[], seq: number | undefined, limit: number): DecisionRow[] {
+	const out: DecisionRow[] = [];
+	for (const r of rows) {
+		if (out.length >= limit) break;
+		if (r.last_seq === null || r.last_seq === undefined) {
+			out.push(r);
+			continue;
+		}
+		const events = (r.reason.events ?? []) as [number, string, number, string?][];
+		for (const [s, key, at, missing] of events) {
+			if (seq !== undefined && s !== seq) continue;
+			out.push({
+				...r,
+				event_seq: String(s),
+				last_seq: null,
+				key,
+				at: new Date(at),
+				reason: missing === undefined ? { value: false } : { missing },
+			});
+		}
+	}
+	return out;
+}
+
 export function createExplainService({ sql }: { sql: Sql }) {
 	return {
 		async decisions(owner: string, id: string, q: { eventId?: string; afterId?: number; limit?: number }) {
@@ -85,23 +116,38 @@ export function createExplainService({ sql }: { sql: Sql }) {
 					? "pass"
 					: "miss";
 			}
+			const limit = q.limit ?? 100;
 			const rows = await sql<DecisionRow[]>`
-				select d.id, d.event_seq, d.key, d.decision, d.reason, d.at, d.trigger_version, f.fire_key, f.payload
+				select d.id, d.event_seq, d.last_seq, d.key, d.decision, d.reason, d.at, d.trigger_version,
+				       f.fire_key, f.payload
 				from trigger_decisions d
 				left join trigger_fires f on f.fire_key = d.reason ->> 'fireKey'
 				where d.trigger_id = ${id} and d.id > ${q.afterId ?? 0}
-				  ${seq ? sql`and d.event_seq = ${seq}` : sql``}
-				order by d.id limit ${q.limit ?? 100}`;
-			await withOperands(sql, owner, id, rows);
-			const items = rows.map((r): DecisionView & { id: number } => ({
-				id: Number(r.id),
-				decision: r.decision,
-				at: r.at.toISOString(),
-				eventSeq: r.event_seq === null ? null : Number(r.event_seq),
-				key: r.key,
-				reason: r.reason,
-				...(r.fire_key ? { fireKey: r.fire_key, payload: r.payload } : {}),
-			}));
+				  ${seq ? sql`and d.event_seq = ${seq} and d.last_seq is null` : sql``}
+				order by d.id limit ${limit}`;
+			if (seq) {
+				// The batch row of quiet false conditions that holds the event, if any (ranges never overlap).
+				const group = await sql<DecisionRow[]>`
+					select id, event_seq, last_seq, key, decision, reason, at, trigger_version, null as fire_key, null as payload
+					from trigger_decisions
+					where trigger_id = ${id} and last_seq is not null and last_seq >= ${seq} and id > ${q.afterId ?? 0}
+					order by last_seq limit 1`;
+				if (group[0] && Number(group[0].event_seq) <= Number(seq)) rows.push(group[0]);
+			}
+			const expanded = expand(rows, seq === undefined ? undefined : Number(seq), limit);
+			await withOperands(sql, owner, id, expanded);
+			const items = expanded
+				.map((r): DecisionView & { id: number } => ({
+					id: Number(r.id),
+					decision: r.decision,
+					at: r.at.toISOString(),
+					eventSeq: r.event_seq === null ? null : Number(r.event_seq),
+					key: r.key,
+					reason: r.reason,
+					...(r.fire_key ? { fireKey: r.fire_key, payload: r.payload } : {}),
+				}))
+				// A batch row's events interleave with the batch's other decisions: in decision order.
+				.sort((a, b) => a.at.localeCompare(b.at) || (a.eventSeq ?? Infinity) - (b.eventSeq ?? Infinity));
 			return prefilter ? { items, prefilter } : { items };
 		},
 	};

@@ -31,10 +31,23 @@ export interface LiveTrigger {
 	createdAt: number;
 }
 
+/** One trigger's false conditions of a batch that left its state untouched: stored as one row. */
+export interface QuietFalse {
+	triggerId: string;
+	version: number;
+	/** [seq, key, at (ms), missing-field message?], in seq order. */
+	events: [number, string, number, string?][];
+}
+
 export interface FoldResult {
 	/** Changed states. */
 	states: (StoredState & { dueAt: number | undefined })[];
+	/** Every decision, in order per trigger (the quiet false conditions too). */
 	decisions: { triggerId: string; version: number; key: string; decision: Decision }[];
+	/** The decisions to store one row each: all but the quiet ones. */
+	recorded: { triggerId: string; version: number; key: string; decision: Decision }[];
+	/** The quiet false conditions, one group per trigger. */
+	quiet: QuietFalse[];
 	fires: { triggerId: string; ownerId: string; version: number; key: string; decision: Decision }[];
 }
 
@@ -161,6 +174,8 @@ const hears = (t: LiveTrigger, e: OwnedEvent) =>
 
 export class Folder {
 	private readonly decisions: FoldResult["decisions"] = [];
+	private readonly recorded: FoldResult["recorded"] = [];
+	private readonly quiet: QuietFalse[] = [];
 	private readonly fires: FoldResult["fires"] = [];
 	private readonly set: TriggerSet;
 	/** The states a step changed, each once. */
@@ -192,7 +207,13 @@ export class Folder {
 			state: state!,
 			dueAt: dueAt(trigger.compiled, state!),
 		}));
-		return { states, decisions: this.decisions, fires: this.fires };
+		return {
+			states,
+			decisions: this.decisions,
+			recorded: this.recorded,
+			quiet: this.quiet,
+			fires: this.fires,
+		};
 	}
 
 	/** The (trigger, key) pairs a list of events touches, to load their states first. */
@@ -260,6 +281,7 @@ export class Folder {
 		const { id, version } = t.compiled;
 		for (const decision of decisions) {
 			this.decisions.push({ triggerId: id, version, key, decision });
+			this.recorded.push({ triggerId: id, version, key, decision });
 			if (decision.kind === "fire")
 				this.fires.push({ triggerId: id, ownerId: t.ownerId, version, key, decision });
 		}
@@ -271,6 +293,7 @@ export class Folder {
 		eachTrigger(this.set, list, (t, events) => {
 			let states: Map<string, StoredState> | undefined;
 			const quiet = falseLeavesState(t.compiled);
+			let group: QuietFalse | undefined;
 			for (const event of events) {
 				if (!hears(t, event)) continue;
 				const key = keys.of(t, event);
@@ -282,7 +305,18 @@ export class Folder {
 					// A false condition that leaves the state as it is: decided without touching it.
 					const decision = falseCondition(t.compiled, event, this.deadlineMs, this.options.operands === true);
 					if (decision) {
-						this.record(t, key.key, [decision]);
+						const { id, version } = t.compiled;
+						this.decisions.push({ triggerId: id, version, key: key.key, decision });
+						if (!group) {
+							group = { triggerId: id, version, events: [] };
+							this.quiet.push(group);
+						}
+						const missing = decision.reason.missing;
+						group.events.push(
+							typeof missing === "string"
+								? [event.seq, key.key, decision.at, missing]
+								: [event.seq, key.key, decision.at],
+						);
 						continue;
 					}
 				}

@@ -4,6 +4,7 @@
  * decisions, fires and the checkpoint in the caller's transaction).
  */
 import type { Queryable as Sql } from "../infra/db/sql.ts";
+import type { QuietFalse } from "./fold.ts";
 import type { Decision, EventSnapshot, KeyState } from "./reducer.ts";
 
 export interface Horizon {
@@ -136,6 +137,8 @@ export async function dueStates(sql: Sql, triggerIds: string[], now: number): Pr
 export interface BatchWrite {
 	states: (StoredState & { dueAt: number | undefined })[];
 	decisions: { triggerId: string; version: number; key: string; decision: Decision }[];
+	/** Quiet false conditions: one row per trigger (first and last seq, the events in `reason`). */
+	quiet?: QuietFalse[];
 	fires: { triggerId: string; ownerId: string; version: number; key: string; decision: Decision }[];
 	checkpoint: { partition: number; lastSeq: number; clock: number };
 }
@@ -159,6 +162,17 @@ export async function writeBatch(sql: Sql, w: BatchWrite): Promise<void> {
 			  ${d.map((x) => x.key)}::text[], ${d.map((x) => x.decision.kind)}::text[],
 			  ${d.map((x) => JSON.stringify(x.decision.fire ? { ...x.decision.reason, fireKey: x.decision.fire.fireKey } : x.decision.reason))}::text[],
 			  ${d.map((x) => new Date(x.decision.at).toISOString())}::timestamptz[]) as u(t, v, e, k, d, r, a)`;
+	}
+	if (w.quiet && w.quiet.length > 0) {
+		const q = w.quiet;
+		await sql`
+			insert into trigger_decisions (trigger_id, trigger_version, event_seq, last_seq, key, decision, reason, at)
+			select t, v, e, l, '', 'condition_false', r::jsonb, a from unnest(${q.map((x) => x.triggerId)}::uuid[],
+			  ${q.map((x) => x.version)}::int[], ${q.map((x) => String(x.events[0]![0]))}::bigint[],
+			  ${q.map((x) => String(x.events.at(-1)![0]))}::bigint[],
+			  ${q.map((x) => JSON.stringify({ events: x.events }))}::text[],
+			  ${q.map((x) => new Date(Math.max(...x.events.map((e) => e[2]))).toISOString())}::timestamptz[])
+			  as u(t, v, e, l, r, a)`;
 	}
 	if (w.fires.length > 0) {
 		const f = w.fires;

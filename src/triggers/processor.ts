@@ -160,7 +160,7 @@ export async function startProcessor(deps: {
 				);
 			const lastSeq = caughtUp ? Math.max(checkpoint.lastSeq, horizon.maxSeq) : events.at(-1)!.seq;
 			const clock = caughtUp ? horizon.now : events.at(-1)!.receivedAt;
-			const { states, decisions, fires } = folder.result;
+			const { states, decisions, recorded, quiet, fires } = folder.result;
 			// An idle pass (nothing folded, nothing due, no new seq) writes nothing.
 			const idle =
 				events.length === 0 &&
@@ -170,7 +170,8 @@ export async function startProcessor(deps: {
 			if (!idle)
 				await writeBatch(tx, {
 					states,
-					decisions,
+					decisions: recorded,
+					quiet,
 					fires,
 					checkpoint: { partition, lastSeq, clock: Math.max(clock, checkpoint.clock ?? 0) },
 				});
