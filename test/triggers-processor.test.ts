@@ -233,6 +233,27 @@ describe("live processing", () => {
 		expect(one.body.items.map((d: { decision: string }) => d.decision)).toEqual(["condition_false"]);
 	});
 
+	test("a batch reads a bounded window of seqs: an event far past other owners' and types' events still folds", async () => {
+		const s = await source();
+		const trg = await trigger({ eventTypes: ["far.a"], condition: "data.v > 0" });
+		// 5 events a batch: a window of 50 seqs; 180 events nobody hears lie before the one it hears.
+		await ingest(
+			s.key,
+			Array.from({ length: 180 }, (_, i) => ({ type: "far.other", externalId: `o${i}`, data: { v: 1 } })),
+		);
+		await ingest(s.key, [{ type: "far.a", externalId: "hit", data: { v: 1 } }]);
+		const p = await startProcessor({
+			sql: t.db.sql,
+			log,
+			settings: { ...settings, processorBatchSize: 5 },
+			loop: false,
+		});
+		await p.pass();
+		await p.stop();
+		expect((await fires(trg.id)).length).toBe(1);
+		expect(await caughtUp()).toBe(true);
+	});
+
 	test("an idle pass writes nothing (no checkpoint update without new events or timers)", async () => {
 		const p = await startProcessor({ sql: t.db.sql, log, settings, loop: false });
 		await p.pass(); // catch up with whatever the earlier tests ingested

@@ -34,6 +34,8 @@ import { definitionOf, PARTITIONS, type TriggerRow, triggersOfPartitions } from 
 
 /** Advisory lock namespace of partitions ("HPRC"); the partition is the second key. */
 const LOCK_NS = 0x48505243;
+/** A batch reads at most this many times its size of seqs (see `batch`). */
+const SCAN_WINDOW = 10;
 /** Every live processor holds this one shared: how many there are (for the fair share). */
 const MEMBER = 1_000_000;
 
@@ -134,17 +136,22 @@ export async function startProcessor(deps: {
 			const checkpoint = await lockCheckpoint(tx, partition);
 			const owners = [...new Set(triggers.map((t) => t.ownerId))];
 			const types = [...new Set(triggers.flatMap((t) => [...t.compiled.eventTypes]))];
+			// A batch reads at most SCAN_WINDOW × its size of seqs: the events of several (owner, type)
+			// pairs come from as many index ranges, merged and sorted, so an unbounded read would sort
+			// the whole backlog for every batch of it.
+			const upTo = Math.min(horizon.maxSeq, checkpoint.lastSeq + SCAN_WINDOW * settings.processorBatchSize);
 			const events =
 				triggers.length === 0 || checkpoint.lastSeq >= horizon.maxSeq
 					? []
 					: await eventsAfter(tx, {
 							afterSeq: checkpoint.lastSeq,
-							maxSeq: horizon.maxSeq,
+							maxSeq: upTo,
 							owners,
 							types,
 							limit: settings.processorBatchSize,
 						});
-			const caughtUp = events.length < settings.processorBatchSize;
+			const full = events.length === settings.processorBatchSize;
+			const caughtUp = !full && (triggers.length === 0 || upTo >= horizon.maxSeq);
 			const pairs = Folder.keysOf(set, events, settings.conditionDeadlineMs);
 			const known = knownStates(await loadStates(tx, pairs));
 			const folder = new Folder(set, known, settings.conditionDeadlineMs);
@@ -158,8 +165,12 @@ export async function startProcessor(deps: {
 						horizon.now,
 					),
 				);
-			const lastSeq = caughtUp ? Math.max(checkpoint.lastSeq, horizon.maxSeq) : events.at(-1)!.seq;
-			const clock = caughtUp ? horizon.now : events.at(-1)!.receivedAt;
+			const lastSeq = caughtUp
+				? Math.max(checkpoint.lastSeq, horizon.maxSeq)
+				: full
+					? events.at(-1)!.seq
+					: upTo; // everything up to the window's end is read
+			const clock = caughtUp ? horizon.now : (events.at(-1)?.receivedAt ?? checkpoint.clock ?? 0);
 			const { states, decisions, recorded, quiet, fires } = folder.result;
 			// An idle pass (nothing folded, nothing due, no new seq) writes nothing.
 			const idle =
