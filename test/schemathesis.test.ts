@@ -6,6 +6,11 @@
  * (examples, coverage, fuzzing, stateful), once anonymous and once signed in
  * (as the administrator, so admin routes are reached too). Deterministic
  * generation, bounded examples: zero failures is the bar.
+ *
+ * The two runs are independent, so they run at the same time (`test.concurrent`),
+ * each against an API of its own: its own database cloned from the template, its
+ * own Redis prefix, its own port. Neither run sees the other's writes, exactly as
+ * when they ran one after the other on one API.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,25 +23,31 @@ const ST = join(ROOT, ".herald", "venv", "bin", "st");
 const BASE_CONFIG = readFileSync(join(import.meta.dir, "fuzz", "schemathesis.toml"), "utf8");
 const ADMIN = { email: "fuzz-admin@example.com", password: "fuzz-admin-password-0123" };
 
-let t: TestApp;
-let server: { stop(): unknown; port: number };
+type Target = { t: TestApp; port: number; stop(): unknown };
+const MODES = ["anonymous", "signed-in"] as const;
+const targets = new Map<(typeof MODES)[number], Target>();
 let work: string;
 
 beforeAll(async () => {
-	t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
-	const listening = t.app.listen({ hostname: "127.0.0.1", port: 0 });
-	server = { port: listening.server!.port!, stop: () => listening.stop() };
 	work = mkdtempSync(join(tmpdir(), "herald-fuzz-"));
+	for (const mode of MODES) {
+		const t = await startTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+		const listening = t.app.listen({ hostname: "127.0.0.1", port: 0 });
+		targets.set(mode, { t, port: listening.server!.port!, stop: () => listening.stop() });
+	}
 });
 
 afterAll(async () => {
-	await server?.stop();
-	await t?.stop();
+	for (const target of targets.values()) {
+		await target.stop();
+		await target.t.stop();
+	}
 	if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** Runs `st run` with the base settings plus `extra` TOML; resolves with its exit code and output. */
-async function schemathesis(name: string, extra: string, args: string[] = []) {
+/** Runs `st run` with the base settings plus `extra` TOML against the API of `name`; resolves with its exit code and output. */
+async function schemathesis(name: (typeof MODES)[number], extra: string, args: string[] = []) {
+	const server = targets.get(name)!;
 	expect(existsSync(ST)).toBe(true); // `node scripts/setup.mjs` installs it
 	const dir = join(work, name);
 	const config = join(work, `${name}.toml`);
@@ -73,13 +84,13 @@ const failures = (output: string) =>
 	output.slice(output.indexOf("FAILURES"), output.indexOf("SUMMARY") + 2000);
 
 describe("schemathesis", () => {
-	test("anonymous: every operation, zero failures", async () => {
+	test.concurrent("anonymous: every operation, zero failures", async () => {
 		const { code, output } = await schemathesis("anonymous", "");
 		if (code !== 0) throw new Error(`schemathesis found failures:\n${failures(output)}`);
 		expect(output).toContain("Tested:");
 	}, 300_000);
 
-	test("signed in (administrator): every operation but deleting the account, zero failures", async () => {
+	test.concurrent("signed in (administrator): every operation but deleting the account, zero failures", async () => {
 		const auth = `
 [auth.dynamic.openapi.bearer]
 path = "/api/v1/auth/login"
