@@ -210,6 +210,20 @@ describe("count windows: when below (window-close timers)", () => {
 		expect(out[2]!.reason.count).toBe("1/2 in 10 s");
 		expect(out[5]!.at).toBe(T0 + 40_000);
 	});
+	test("fractional windows and lateness: every close moves on (whole milliseconds, closed by index)", () => {
+		for (const mode of ["tumbling", "sliding"] as const)
+			for (const windowSeconds of [0.3, 0.7, 1.1, 12.34, 0.123])
+				for (const allowedLatenessSeconds of [0, 0.1, 0.3, 2.7]) {
+					const d = def({
+						clauses: { count: { mode, windowSeconds, threshold: 1, when: "below", allowedLatenessSeconds } },
+					});
+					const events = [ev(1, 0.05, { v: 11 }), ev(2, 0.35, { v: 11 }), ev(3, 40, { v: 11 })];
+					const { kinds, state } = run(d, events, 100);
+					// Each heartbeat gap longer than the window fires once; the run ends.
+					expect(kinds.filter((k) => k === "fire").length).toBeGreaterThanOrEqual(1);
+					expect(dueAt(compileTrigger(d, { id: "t1", version: 1 }), state!)).toBeUndefined();
+				}
+	});
 	test("below cannot be combined with hold or debounce (422 at save)", () => {
 		for (const clauses of [
 			{

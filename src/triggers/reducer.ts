@@ -27,7 +27,7 @@ import {
 	type Step,
 } from "./key-state.ts";
 import { render, TemplateTooLarge } from "./template.ts";
-import { type ClosedBelow, closeDue, closeUpTo, countStep } from "./windows.ts";
+import { type ClosedBelow, closeDue, closeDueWindow, closeUpTo, countStep, latenessMs } from "./windows.ts";
 
 export {
 	type Decision,
@@ -71,8 +71,12 @@ export function reduce(
 	let state: KeyState = prior ? (options.owned ? prior : copy(prior)) : initialState(now);
 	const clock = Math.max(state.clock, now);
 	// Timers in due order, each at its own instant.
-	for (let due = dueAt(trigger, state); due !== undefined && due <= clock; due = dueAt(trigger, state)) {
+	for (let due = dueAt(trigger, state); due !== undefined && due <= clock; ) {
 		state = timer(trigger, key, state, due, decisions);
+		const next = dueAt(trigger, state);
+		// Every timer moves its state on to a later due instant (or none); never spin on one.
+		if (next !== undefined && next <= due) break;
+		due = next;
 	}
 	state.clock = clock;
 	if (input.kind === "event")
@@ -94,7 +98,7 @@ function timer(trigger: CompiledTrigger, key: string, s: KeyState, at: number, o
 	if (count?.when === "below" && s.count) {
 		const due = closeDue(s.count, count);
 		if (due !== undefined && due <= at) {
-			const closed = closeUpTo(s.count, at - (count.allowedLatenessSeconds ?? 0) * 1000, count);
+			const closed = closeDueWindow(s.count, count);
 			return closed ? closedBelow(trigger, key, s, at, closed, out) : s;
 		}
 	}
@@ -177,7 +181,7 @@ function onEvent(
 	if (signal && count?.when === "below") {
 		// Absence detection: the event is counted (closing the windows its event time passed first);
 		// fires come from window-close timers only.
-		const lateness = (count.allowedLatenessSeconds ?? 0) * 1000;
+		const lateness = latenessMs(count);
 		if (s.count && s.count.newest - e.occurredAt <= lateness) {
 			const closed = closeUpTo(s.count, Math.max(s.count.newest, e.occurredAt), count);
 			if (closed) s = closedBelow(trigger, key, s, now, closed, out);

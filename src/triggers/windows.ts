@@ -28,6 +28,10 @@ export interface CountState {
 	armed?: boolean;
 }
 
+/** The window and the allowed lateness in whole milliseconds (a fraction of a second stays exact). */
+export const windowMs = (clause: CountClause) => Math.max(1, Math.round(clause.windowSeconds * 1000));
+export const latenessMs = (clause: CountClause) => Math.round((clause.allowedLatenessSeconds ?? 0) * 1000);
+
 /** A window that closed below the threshold after one that had reached it (`when: "below"`). */
 export interface ClosedBelow {
 	count: number;
@@ -42,11 +46,24 @@ export interface ClosedBelow {
  */
 export function closeDue(s: CountState | undefined, clause: CountClause): number | undefined {
 	if (!s || clause.when !== "below") return undefined;
-	const w = clause.windowSeconds * 1000;
-	const lateness = (clause.allowedLatenessSeconds ?? 0) * 1000;
+	const w = windowMs(clause);
+	const lateness = latenessMs(clause);
 	if (clause.mode === "tumbling")
 		return s.armed || s.n >= clause.threshold ? (s.window + 1) * w + lateness : undefined;
 	return s.armed && s.times.length >= clause.threshold ? s.times[0]! + w + lateness : undefined;
+}
+
+/**
+ * `when: "below"`, on the timer `closeDue` set: closes the window it was set for (tumbling: the
+ * current one; sliding: the oldest counted event leaves), by index, not by a time computed back
+ * from the due instant, so the step always moves the state on.
+ */
+export function closeDueWindow(s: CountState, clause: CountClause): ClosedBelow | undefined {
+	const w = windowMs(clause);
+	if (clause.mode === "tumbling") return closeUpTo(s, (s.window + 1) * w, clause);
+	const oldest = s.times[0];
+	if (oldest === undefined) return undefined;
+	return closeUpTo(s, oldest + w, clause);
 }
 
 /**
@@ -55,7 +72,7 @@ export function closeDue(s: CountState | undefined, clause: CountClause): number
  * any: at most one, since a fire disarms until a window reaches the threshold again.
  */
 export function closeUpTo(s: CountState, t: number, clause: CountClause): ClosedBelow | undefined {
-	const w = clause.windowSeconds * 1000;
+	const w = windowMs(clause);
 	const threshold = clause.threshold;
 	if (clause.mode === "tumbling") {
 		let fired: ClosedBelow | undefined;
@@ -91,7 +108,7 @@ export interface CountStep {
 
 /** One matching event at `at` (occurredAt). `prior` belongs to the caller's state copy: it is updated in place. */
 export function countStep(prior: CountState | undefined, at: number, clause: CountClause): CountStep {
-	const w = clause.windowSeconds * 1000;
+	const w = windowMs(clause);
 	const s: CountState = prior ?? {
 		newest: at,
 		times: [],
@@ -101,7 +118,7 @@ export function countStep(prior: CountState | undefined, at: number, clause: Cou
 		inWindow: 0,
 	};
 	const lateByMs = s.newest - at;
-	if (lateByMs > (clause.allowedLatenessSeconds ?? 0) * 1000) {
+	if (lateByMs > latenessMs(clause)) {
 		s.late += 1;
 		return { state: s, late: true, lateByMs, inWindow: s.inWindow };
 	}
