@@ -15,7 +15,13 @@
  */
 import { compile } from "../src/triggers/cel.ts";
 import { compileTrigger } from "../src/triggers/definition.ts";
-import { Folder, type KnownStates, type LiveTrigger, TriggerSet } from "../src/triggers/fold.ts";
+import {
+	decisionCounts,
+	Folder,
+	type KnownStates,
+	type LiveTrigger,
+	TriggerSet,
+} from "../src/triggers/fold.ts";
 import { eventVars } from "../src/triggers/key-state.ts";
 import type { OwnedEvent } from "../src/triggers/processor-store.ts";
 import { fmt, knob, machine, summary } from "./lib/proc.ts";
@@ -95,7 +101,7 @@ function measure(condition: (i: number) => string) {
 			const folder = new Folder(set, known, 1000);
 			folder.events(list.slice(i, i + BATCH));
 			const result = folder.result;
-			decisions += result.decisions.length;
+			for (const n of decisionCounts(result).values()) decisions += n;
 			fires += result.fires.length;
 		}
 		let states = 0;

@@ -8,7 +8,7 @@
 import { Invalid, NotFound } from "../errors.ts";
 import type { Sql } from "../infra/db/sql.ts";
 import { compileTrigger } from "./definition.ts";
-import { Folder } from "./fold.ts";
+import { decisionCounts, Folder } from "./fold.ts";
 import { eventsBetween } from "./processor-store.ts";
 import type { TriggerSettings } from "./settings.ts";
 import { definitionOf, findTrigger } from "./triggers-repository.ts";
@@ -44,9 +44,9 @@ export function createBacktestService(deps: { sql: Sql; settings: TriggerSetting
 			);
 			folder.events(events);
 			folder.tick(Math.min(to.getTime(), Date.now()), []);
-			const { decisions, fires } = folder.result;
-			const counts: Record<string, number> = {};
-			for (const d of decisions) counts[d.decision.kind] = (counts[d.decision.kind] ?? 0) + 1;
+			const result = folder.result;
+			const { decisions, fires } = result;
+			const counts = Object.fromEntries(decisionCounts(result));
 			return {
 				events: events.length,
 				truncated,

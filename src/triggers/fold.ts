@@ -14,11 +14,12 @@ import type { CompiledTrigger } from "./definition.ts";
 import type { OwnedEvent, StoredState } from "./processor-store.ts";
 import {
 	type Decision,
+	type DecisionKind,
 	dueAt,
-	falseCondition,
 	falseLeavesState,
 	type Input,
 	type KeyState,
+	quietVerdict,
 	type ReduceOptions,
 	reduce,
 } from "./reducer.ts";
@@ -42,11 +43,9 @@ export interface QuietFalse {
 export interface FoldResult {
 	/** Changed states. */
 	states: (StoredState & { dueAt: number | undefined })[];
-	/** Every decision, in order per trigger (the quiet false conditions too). */
+	/** The decisions, in order per trigger, but the quiet false conditions (one row each). */
 	decisions: { triggerId: string; version: number; key: string; decision: Decision }[];
-	/** The decisions to store one row each: all but the quiet ones. */
-	recorded: { triggerId: string; version: number; key: string; decision: Decision }[];
-	/** The quiet false conditions, one group per trigger. */
+	/** The quiet false conditions, one group per trigger (one row each; `condition_false`). */
 	quiet: QuietFalse[];
 	fires: { triggerId: string; ownerId: string; version: number; key: string; decision: Decision }[];
 }
@@ -147,24 +146,37 @@ function eachTrigger(
 	if (multi) for (const t of multi) visit(t, eventsOf(t, routes));
 }
 
-/** Keys of events under key expressions, each evaluated once per event (triggers share expressions). */
+/**
+ * Keys of events under key expressions, each evaluated once per event (triggers share
+ * expressions): per list of events (a route's, shared by its triggers) and key expression, an
+ * array in the list's order, so a trigger running through its list reads its keys by index.
+ */
 class KeyCache {
-	private readonly bySource = new Map<string, Map<OwnedEvent, KeyResult>>();
+	private readonly byList = new Map<readonly OwnedEvent[], Map<string, (KeyResult | undefined)[]>>();
 	constructor(private readonly deadlineMs: number) {}
-	of(t: LiveTrigger, e: OwnedEvent): KeyResult {
+	/** The keys of `list` under `t`'s key expression (undefined: no key expression). */
+	of(t: LiveTrigger, list: readonly OwnedEvent[]): ((i: number) => KeyResult) | undefined {
 		const expr = t.compiled.key;
-		if (!expr) return NO_KEY;
-		let keys = this.bySource.get(expr.source);
+		if (!expr) return undefined;
+		let bySource = this.byList.get(list);
+		if (!bySource) {
+			bySource = new Map();
+			this.byList.set(list, bySource);
+		}
+		let keys = bySource.get(expr.source);
 		if (!keys) {
-			keys = new Map();
-			this.bySource.set(expr.source, keys);
+			keys = new Array(list.length);
+			bySource.set(expr.source, keys);
 		}
-		let k = keys.get(e);
-		if (!k) {
-			k = keyOf(t.compiled, e, this.deadlineMs);
-			keys.set(e, k);
-		}
-		return k;
+		const cache = keys;
+		return (i) => {
+			let k = cache[i];
+			if (!k) {
+				k = keyOf(t.compiled, list[i]!, this.deadlineMs);
+				cache[i] = k;
+			}
+			return k;
+		};
 	}
 }
 
@@ -172,9 +184,18 @@ class KeyCache {
 const hears = (t: LiveTrigger, e: OwnedEvent) =>
 	e.receivedAt >= t.createdAt && (t.compiled.sourceIds.size === 0 || t.compiled.sourceIds.has(e.source));
 
+/** How many decisions of each kind a fold took (the quiet false conditions included). */
+export function decisionCounts(result: Pick<FoldResult, "decisions" | "quiet">): Map<DecisionKind, number> {
+	const counts = new Map<DecisionKind, number>();
+	for (const d of result.decisions) counts.set(d.decision.kind, (counts.get(d.decision.kind) ?? 0) + 1);
+	let quiet = 0;
+	for (const g of result.quiet) quiet += g.events.length;
+	if (quiet > 0) counts.set("condition_false", (counts.get("condition_false") ?? 0) + quiet);
+	return counts;
+}
+
 export class Folder {
 	private readonly decisions: FoldResult["decisions"] = [];
-	private readonly recorded: FoldResult["recorded"] = [];
 	private readonly quiet: QuietFalse[] = [];
 	private readonly fires: FoldResult["fires"] = [];
 	private readonly set: TriggerSet;
@@ -210,7 +231,6 @@ export class Folder {
 		return {
 			states,
 			decisions: this.decisions,
-			recorded: this.recorded,
 			quiet: this.quiet,
 			fires: this.fires,
 		};
@@ -228,11 +248,14 @@ export class Folder {
 		eachTrigger(set, events, (t, list) => {
 			const seen = new Set<string>();
 			const quiet = falseLeavesState(t.compiled);
-			for (const e of list) {
+			const keyAt = keys.of(t, list);
+			for (let i = 0; i < list.length; i++) {
+				const e = list[i]!;
 				if (!hears(t, e)) continue;
-				const k = keys.of(t, e);
+				const k = keyAt ? keyAt(i) : NO_KEY;
 				// A false condition that leaves the state as it is needs no state loaded.
-				if (quiet && k.ok && !seen.has(k.key) && falseCondition(t.compiled, e, deadlineMs, false)) continue;
+				if (quiet && k.ok && !seen.has(k.key) && quietVerdict(t.compiled, e, deadlineMs) !== undefined)
+					continue;
 				if (k.ok && !seen.has(k.key)) {
 					seen.add(k.key);
 					pairs.push({ triggerId: t.compiled.id, key: k.key });
@@ -281,7 +304,6 @@ export class Folder {
 		const { id, version } = t.compiled;
 		for (const decision of decisions) {
 			this.decisions.push({ triggerId: id, version, key, decision });
-			this.recorded.push({ triggerId: id, version, key, decision });
 			if (decision.kind === "fire")
 				this.fires.push({ triggerId: id, ownerId: t.ownerId, version, key, decision });
 		}
@@ -294,28 +316,27 @@ export class Folder {
 			let states: Map<string, StoredState> | undefined;
 			const quiet = falseLeavesState(t.compiled);
 			let group: QuietFalse | undefined;
-			for (const event of events) {
+			const keyAt = keys.of(t, events);
+			for (let i = 0; i < events.length; i++) {
+				const event = events[i]!;
 				if (!hears(t, event)) continue;
-				const key = keys.of(t, event);
+				const key = keyAt ? keyAt(i) : NO_KEY;
 				if (!key.ok) {
 					this.record(t, "", [key.decision]);
 					continue;
 				}
 				if (quiet) {
 					// A false condition that leaves the state as it is: decided without touching it.
-					const decision = falseCondition(t.compiled, event, this.deadlineMs, this.options.operands === true);
-					if (decision) {
-						const { id, version } = t.compiled;
-						this.decisions.push({ triggerId: id, version, key: key.key, decision });
+					const verdict = quietVerdict(t.compiled, event, this.deadlineMs);
+					if (verdict !== undefined) {
 						if (!group) {
-							group = { triggerId: id, version, events: [] };
+							group = { triggerId: t.compiled.id, version: t.compiled.version, events: [] };
 							this.quiet.push(group);
 						}
-						const missing = decision.reason.missing;
 						group.events.push(
-							typeof missing === "string"
-								? [event.seq, key.key, decision.at, missing]
-								: [event.seq, key.key, decision.at],
+							verdict === true
+								? [event.seq, key.key, event.receivedAt]
+								: [event.seq, key.key, event.receivedAt, verdict],
 						);
 						continue;
 					}

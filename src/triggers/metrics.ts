@@ -36,13 +36,11 @@ export type ActionOutcome = "success" | "terminal" | "retry";
 
 /** Counts one committed batch's decisions and fires. */
 export function countBatch(
-	decisions: readonly { decision: { kind: DecisionKind } }[],
+	byKind: ReadonlyMap<DecisionKind, number>,
 	fires: number,
 	events: number,
 	seconds: number,
 ): void {
-	const byKind = new Map<DecisionKind, number>();
-	for (const d of decisions) byKind.set(d.decision.kind, (byKind.get(d.decision.kind) ?? 0) + 1);
 	for (const [decision, n] of byKind) triggerDecisions.inc({ decision }, n);
 	const errors = byKind.get("condition_error") ?? 0;
 	if (errors > 0) triggerConditionErrors.inc(errors);

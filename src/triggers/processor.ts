@@ -17,7 +17,7 @@ import type { Sql } from "../infra/db/sql.ts";
 import { createSessionConnection } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { compileTrigger } from "./definition.ts";
-import { Folder, knownStates, type LiveTrigger, TriggerSet } from "./fold.ts";
+import { decisionCounts, Folder, knownStates, type LiveTrigger, TriggerSet } from "./fold.ts";
 import { countBatch, sampleProcessorLag } from "./metrics.ts";
 import {
 	dueStates,
@@ -171,24 +171,26 @@ export async function startProcessor(deps: {
 					? events.at(-1)!.seq
 					: upTo; // everything up to the window's end is read
 			const clock = caughtUp ? horizon.now : (events.at(-1)?.receivedAt ?? checkpoint.clock ?? 0);
-			const { states, decisions, recorded, quiet, fires } = folder.result;
+			const result = folder.result;
+			const { states, decisions, quiet, fires } = result;
 			// An idle pass (nothing folded, nothing due, no new seq) writes nothing.
 			const idle =
 				events.length === 0 &&
 				states.length === 0 &&
 				decisions.length === 0 &&
+				quiet.length === 0 &&
 				lastSeq === checkpoint.lastSeq;
 			if (!idle)
 				await writeBatch(tx, {
 					states,
-					decisions: recorded,
+					decisions,
 					quiet,
 					fires,
 					checkpoint: { partition, lastSeq, clock: Math.max(clock, checkpoint.clock ?? 0) },
 				});
 			if (fires.length > 0) log.debug("trigger fires", { partition, fires: fires.length });
 			counted = () =>
-				countBatch(decisions, fires.length, events.length, (performance.now() - started) / 1000);
+				countBatch(decisionCounts(result), fires.length, events.length, (performance.now() - started) / 1000);
 			return caughtUp;
 		});
 		counted?.(); // after the commit: a rolled-back (retried) batch counts nothing

@@ -265,6 +265,20 @@ function onEvent(
 export const falseLeavesState = (t: CompiledTrigger): boolean =>
 	!t.clauses.ema && !t.clauses.hold && !t.clauses.debounce && t.clauses.count?.when !== "below";
 
+/**
+ * Whether the condition is false for the event: true, the missing field's message (a missing field
+ * makes it false), or undefined when it is not false (true, or an error).
+ */
+export function quietVerdict(
+	trigger: CompiledTrigger,
+	e: EventSnapshot,
+	deadlineMs: number,
+): true | string | undefined {
+	const r = trigger.condition.evaluate(eventVars(e), deadlineMs);
+	if (r.ok) return r.value === false ? true : undefined;
+	return r.missing ? r.message : undefined;
+}
+
 /** The `condition_false` decision of an event, when the condition is false (or reads a missing field). */
 export function falseCondition(
 	trigger: CompiledTrigger,
@@ -272,15 +286,14 @@ export function falseCondition(
 	deadlineMs: number,
 	withOperands: boolean,
 ): Decision | undefined {
-	const vars = eventVars(e);
-	const r = trigger.condition.evaluate(vars, deadlineMs);
-	if (r.ok ? r.value !== false : !r.missing) return undefined;
-	const reason: Record<string, unknown> = r.ok ? FALSE_REASON : { missing: r.message };
+	const verdict = quietVerdict(trigger, e, deadlineMs);
+	if (verdict === undefined) return undefined;
+	const reason: Record<string, unknown> = verdict === true ? FALSE_REASON : { missing: verdict };
 	return {
 		kind: "condition_false",
 		at: e.receivedAt,
 		eventSeq: e.seq,
-		reason: withOperands ? { ...reason, operands: operandValues(trigger.condition, vars) } : reason,
+		reason: withOperands ? { ...reason, operands: operandValues(trigger.condition, eventVars(e)) } : reason,
 	};
 }
 
