@@ -18,11 +18,13 @@ const scalar = fc.oneof(
 const value = fc.oneof(
 	scalar,
 	fc.array(scalar, { maxLength: 2 }),
-	fc.dictionary(fc.constantFrom("x", "y"), scalar),
+	fc.dictionary(fc.constantFrom("x", "y", "constructor"), scalar),
 );
 const data = fc.oneof(
 	fc.record({ a: scalar, b: value }, { requiredKeys: [] }),
-	fc.dictionary(fc.constantFrom("a", "b", "c", "__proto__", "toString", "length"), value, { maxKeys: 4 }),
+	fc.dictionary(fc.constantFrom("a", "b", "c", "__proto__", "toString", "length", "constructor"), value, {
+		maxKeys: 4,
+	}),
 );
 const literal = fc.constantFrom(
 	"0",

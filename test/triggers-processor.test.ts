@@ -225,6 +225,20 @@ describe("live processing", () => {
 			["a", "fire", undefined],
 			["a", "condition_false", []], // a single comparison has no operands to list
 		]);
+		// Paging by nextAfterId: every decision once, however a page cuts the batch rows.
+		const seen: string[] = [];
+		let after = 0;
+		for (let i = 0; i < 10; i++) {
+			const page = await t.request("GET", `/api/v1/triggers/${trg.id}/decisions?limit=1&afterId=${after}`, {
+				token: alice.accessToken,
+			});
+			for (const d of page.body.items) seen.push(`${d.eventSeq}:${d.decision}`);
+			if (page.body.nextAfterId === undefined) break;
+			after = page.body.nextAfterId;
+		}
+		expect(seen.sort()).toEqual(
+			res.body.items.map((d: { eventSeq: number; decision: string }) => `${d.eventSeq}:${d.decision}`).sort(),
+		);
 		const [event] = await t.db
 			.sql`select id from ingested_events where source_id = ${s.id} and external_id = '2'`;
 		const one = await t.request("GET", `/api/v1/triggers/${trg.id}/decisions?eventId=${event!.id}`, {
@@ -450,11 +464,13 @@ describe("kill -9", () => {
 
 	test("a window-close timer (count below) fires after the processor was killed", async () => {
 		const { fire, dueAt, event } = await timerAfterKill("beat.a", {
-			count: { mode: "sliding", windowSeconds: 3, threshold: 1, when: "below" },
+			count: { mode: "tumbling", windowSeconds: 3, threshold: 1, when: "below" },
 		});
-		// The heartbeat left (T − 3 s, T] at its occurredAt + 3 s: the timer's instant, not the restart's.
-		expect(fire.fired_at.getTime()).toBe(event.occurred_at.getTime() + 3000);
-		expect(dueAt.getTime()).toBe(fire.fired_at.getTime());
+		// The heartbeat's window [3k, 3k+3) reached 1; the next one closes empty at 3k + 6 s: the
+		// timer's instant, not the restart's.
+		const k = Math.floor(event.occurred_at.getTime() / 3000);
+		expect(fire.fired_at.getTime()).toBe((k + 2) * 3000);
+		expect(dueAt.getTime()).toBe((k + 1) * 3000); // the first timer: the heartbeat's window closes
 	}, 60_000);
 
 	test("a pending `for:` timer fires after the processor was killed", async () => {

@@ -189,29 +189,35 @@ describe("count windows: when below (window-close timers)", () => {
 		// A first window below the threshold does not fire: nothing had been reached yet.
 		expect(run(d, [], 60).kinds).toEqual([]);
 	});
-	test("sliding: fires when the count in (T − W, T] drops below, once; the next reach rearms", () => {
+	test("below is tumbling only (422 for sliding: its drops would depend on when late events arrive)", () => {
+		expect(() =>
+			compileTrigger(
+				def({ clauses: { count: { mode: "sliding", windowSeconds: 10, threshold: 2, when: "below" } } }),
+			),
+		).toThrow("needs mode tumbling");
+	});
+	test("an event in a later window closes the windows before it (event time), then counts", () => {
 		const d = def({
-			clauses: { count: { mode: "sliding", windowSeconds: 10, threshold: 2, when: "below" } },
+			clauses: {
+				count: {
+					mode: "tumbling",
+					windowSeconds: 10,
+					threshold: 1,
+					when: "below",
+					allowedLatenessSeconds: 30,
+				},
+			},
 		});
-		const { out, kinds } = run(
-			d,
-			[ev(1, 0, { v: 11 }), ev(2, 3, { v: 11 }), ev(3, 30, { v: 11 }), ev(4, 31, { v: 11 })],
-			100,
-		);
-		expect(kinds).toEqual([
-			"state_unsatisfied",
-			"state_unsatisfied",
-			"fire",
-			"state_unsatisfied",
-			"state_unsatisfied",
-			"fire",
-		]);
-		expect(out[2]!.at).toBe(T0 + 10_000); // the event at 0 left (T − 10, T] at T = 10
-		expect(out[2]!.reason.count).toBe("1/2 in 10 s");
-		expect(out[5]!.at).toBe(T0 + 40_000);
+		// Received at 5 with occurredAt 25 (a clock ahead): [0,10) reached 1, [10,20) closes empty.
+		const { out, kinds } = run(d, [ev(1, 1, { v: 11 }), ev(2, 5, { v: 11 }, 25)]);
+		expect(kinds).toEqual(["state_unsatisfied", "fire", "state_unsatisfied"]);
+		expect(out[1]!.reason.windowClosed).toEqual({
+			from: new Date(T0 + 10_000).toISOString(),
+			to: new Date(T0 + 20_000).toISOString(),
+		});
 	});
 	test("fractional windows and lateness: every close moves on (whole milliseconds, closed by index)", () => {
-		for (const mode of ["tumbling", "sliding"] as const)
+		for (const mode of ["tumbling"] as const)
 			for (const windowSeconds of [0.3, 0.7, 1.1, 12.34, 0.123])
 				for (const allowedLatenessSeconds of [0, 0.1, 0.3, 2.7]) {
 					const d = def({
@@ -227,11 +233,11 @@ describe("count windows: when below (window-close timers)", () => {
 	test("below cannot be combined with hold or debounce (422 at save)", () => {
 		for (const clauses of [
 			{
-				count: { mode: "sliding" as const, windowSeconds: 5, threshold: 1, when: "below" as const },
+				count: { mode: "tumbling" as const, windowSeconds: 5, threshold: 1, when: "below" as const },
 				hold: { forSeconds: 1 },
 			},
 			{
-				count: { mode: "sliding" as const, windowSeconds: 5, threshold: 1, when: "below" as const },
+				count: { mode: "tumbling" as const, windowSeconds: 5, threshold: 1, when: "below" as const },
 				debounce: { periodSeconds: 1 },
 			},
 		])
@@ -240,6 +246,18 @@ describe("count windows: when below (window-close timers)", () => {
 });
 
 describe("hold", () => {
+	test("two timers due at the same instant both fire (keep_firing_for resolves, debounce fires)", () => {
+		const d = def({ clauses: { hold: { keepFiringForSeconds: 5 }, debounce: { periodSeconds: 5 } } });
+		const { out } = run(d, [ev(1, 0, { v: 11 }), ev(2, 1, { v: 0 }), ev(3, 7, { v: 11 })], 20);
+		expect(out.map((x) => `${x.kind}@${(x.at - T0) / 1000}`)).toEqual([
+			"debounced@0",
+			"condition_false@1",
+			"resolved@5",
+			"fire@5",
+			"debounced@7",
+			"fire@12",
+		]);
+	});
 	const d = def({ clauses: { hold: { forSeconds: 30 } } });
 	test("fires only after the signal held `for`, on the timer, once (edge)", () => {
 		const { out, kinds } = run(d, [ev(1, 0, { v: 11 }), ev(2, 10, { v: 12 })], 31);
@@ -336,9 +354,11 @@ describe("folding is split-invariant (fast-check)", () => {
 		}),
 		def({
 			clauses: {
-				count: { mode: "sliding", windowSeconds: 7, threshold: 2, when: "below", allowedLatenessSeconds: 1 },
+				count: { mode: "tumbling", windowSeconds: 7, threshold: 1, when: "below", allowedLatenessSeconds: 2 },
 			},
 		}),
+		// Two timers due at one instant (keep_firing_for and debounce): each one fires.
+		def({ clauses: { hold: { keepFiringForSeconds: 5 }, debounce: { periodSeconds: 5 } } }),
 		def({ clauses: { hold: { forSeconds: 7 }, cooldownSeconds: 11 } }),
 		def({ clauses: { debounce: { periodSeconds: 5, maxWaitSeconds: 12 } } }),
 		def({ clauses: { count: { mode: "sliding", windowSeconds: 9, threshold: 3 }, cooldownSeconds: 4 } }),

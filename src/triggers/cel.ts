@@ -265,11 +265,14 @@ function comparison(node: Ast): ((data: unknown) => Verdict) | undefined {
 	const kind = typeof literal === "bigint" || typeof literal === "number" ? "number" : literalKind(literal);
 	if (!kind || (kind !== "number" && ORDER.has(op))) return undefined;
 	const compare = comparator(op, literal);
-	// Only a map's own field can hold a number, string, bool or null (no Object.prototype member does).
-	const field = (v: unknown, name: string): unknown =>
-		v === null || typeof v !== "object" || Array.isArray(v)
-			? undefined
-			: (v as Record<string, unknown>)[name];
+	// A map's own field, read only where cel-js reads it as a map: a plain object (cel-js dispatches
+	// on `constructor`, so an own `constructor` field or another prototype is left to it).
+	const field = (v: unknown, name: string): unknown => {
+		if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
+		const made = (v as { constructor?: unknown }).constructor;
+		if (made !== Object && made !== undefined) return undefined;
+		return Object.hasOwn(v, name) ? (v as Record<string, unknown>)[name] : undefined;
+	};
 	const take = (v: unknown): Verdict => {
 		const actual = typeof v === "number" ? "number" : literalKind(v);
 		return actual === kind ? compare(v) : undefined;

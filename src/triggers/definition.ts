@@ -28,10 +28,10 @@ export interface CountClause {
 	allowedLatenessSeconds?: number;
 	/**
 	 * "reached" (default): an event that brings the window to `threshold` is a candidate fire.
-	 * "below": absence detection on a window-close timer (processing time, after the allowed
-	 * lateness): fires once when a window that had reached `threshold` closes below it (tumbling:
-	 * a window [kW, (k+1)W) that closes with fewer, after one that reached it; sliding: when the
-	 * count in (T − W, T] drops below). Rearmed by the next window that reaches it.
+	 * "below" (tumbling only): absence detection on a window-close timer (processing time, after the
+	 * allowed lateness): fires once when a window [kW, (k+1)W) closes with fewer than `threshold`
+	 * after one that reached it (also when it had no event at all). Rearmed by the next window that
+	 * reaches it.
 	 */
 	when?: "reached" | "below";
 }
@@ -161,6 +161,10 @@ export function compileTrigger(
 		positive("clauses.ema.halfLifeSeconds", ema.halfLifeSeconds);
 	}
 	if (count) positive("clauses.count.windowSeconds", count.windowSeconds);
+	if (count?.when === "below" && count.mode !== "tumbling")
+		throw new Invalid("clauses.count.when below needs mode tumbling (windows that close at fixed times)", {
+			field: "clauses.count.when",
+		});
 	if (count?.when === "below" && (hold || debounce))
 		throw new Invalid(
 			"clauses.count.when below fires on a timer: it cannot be combined with hold or debounce",

@@ -148,7 +148,10 @@ export function createExplainService({ sql }: { sql: Sql }) {
 				}))
 				// A batch row's events interleave with the batch's other decisions: in decision order.
 				.sort((a, b) => a.at.localeCompare(b.at) || (a.eventSeq ?? Infinity) - (b.eventSeq ?? Infinity));
-			return prefilter ? { items, prefilter } : { items };
+			// Items are in decision order; pages follow row ids: continue after the page's largest.
+			const last = expanded.reduce((m, r) => Math.max(m, Number(r.id)), 0);
+			const page = { items, ...(last > 0 ? { nextAfterId: last } : {}) };
+			return prefilter ? { ...page, prefilter } : page;
 		},
 	};
 }

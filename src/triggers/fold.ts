@@ -127,10 +127,9 @@ function eventsOf(t: LiveTrigger, routes: Map<string, OwnedEvent[]>): readonly O
  */
 function eachTrigger(
 	set: TriggerSet,
-	events: readonly OwnedEvent[],
+	routes: Map<string, OwnedEvent[]>,
 	visit: (t: LiveTrigger, events: readonly OwnedEvent[]) => void,
 ): void {
-	const routes = byRoute(events);
 	let multi: Set<LiveTrigger> | undefined;
 	for (const [route, list] of routes) {
 		const triggers = set.byRoute.get(route);
@@ -180,6 +179,38 @@ class KeyCache {
 	}
 }
 
+/**
+ * Quiet verdicts (`quietVerdict`: the condition is false) per list of events and condition, in the
+ * list's order: evaluated once, so the states loaded for a batch and the fold agree even when an
+ * evaluation overruns its deadline one time and not the next.
+ */
+class VerdictCache {
+	private readonly byList = new Map<readonly OwnedEvent[], Map<string, (true | string | null)[]>>();
+	constructor(private readonly deadlineMs: number) {}
+	of(t: LiveTrigger, list: readonly OwnedEvent[]): (i: number) => true | string | undefined {
+		let bySource = this.byList.get(list);
+		if (!bySource) {
+			bySource = new Map();
+			this.byList.set(list, bySource);
+		}
+		const source = t.compiled.condition.source;
+		let verdicts = bySource.get(source);
+		if (!verdicts) {
+			verdicts = new Array(list.length);
+			bySource.set(source, verdicts);
+		}
+		const cache = verdicts;
+		return (i) => {
+			let v = cache[i];
+			if (v === undefined) {
+				v = quietVerdict(t.compiled, list[i]!, this.deadlineMs) ?? null;
+				cache[i] = v;
+			}
+			return v ?? undefined;
+		};
+	}
+}
+
 /** The prefilter beyond owner and type: received from the trigger's creation on, of its sources. */
 const hears = (t: LiveTrigger, e: OwnedEvent) =>
 	e.receivedAt >= t.createdAt && (t.compiled.sourceIds.size === 0 || t.compiled.sourceIds.has(e.source));
@@ -203,6 +234,9 @@ export class Folder {
 	private readonly changed: Slot[] = [];
 	private readonly slots = new Map<StoredState, Slot>();
 	private readonly options: ReduceOptions;
+	private readonly keys: KeyCache;
+	private readonly verdicts: VerdictCache;
+	private routed: { events: readonly OwnedEvent[]; routes: Map<string, OwnedEvent[]> } | undefined;
 
 	constructor(
 		triggers: readonly LiveTrigger[] | TriggerSet,
@@ -216,18 +250,23 @@ export class Folder {
 		operands = false,
 	) {
 		this.set = triggers instanceof TriggerSet ? triggers : new TriggerSet(triggers);
-		this.options = { operands, owned: true };
+		// The folder decides the quiet false conditions itself (once): reduce need not look again.
+		this.options = { operands, owned: true, quietDecided: true };
+		this.keys = new KeyCache(deadlineMs);
+		this.verdicts = new VerdictCache(deadlineMs);
 	}
 
 	/** The changed states, decisions and fires so far. */
 	get result(): FoldResult {
-		const states: FoldResult["states"] = this.changed.map(({ trigger, entry, state }) => ({
-			triggerId: entry.triggerId,
-			key: entry.key,
-			version: entry.version,
-			state: state!,
-			dueAt: dueAt(trigger.compiled, state!),
-		}));
+		const states: FoldResult["states"] = this.changed
+			.filter((slot) => slot.state !== undefined)
+			.map(({ trigger, entry, state }) => ({
+				triggerId: entry.triggerId,
+				key: entry.key,
+				version: entry.version,
+				state: state!,
+				dueAt: dueAt(trigger.compiled, state!),
+			}));
 		return {
 			states,
 			decisions: this.decisions,
@@ -236,33 +275,34 @@ export class Folder {
 		};
 	}
 
-	/** The (trigger, key) pairs a list of events touches, to load their states first. */
-	static keysOf(
-		triggers: readonly LiveTrigger[] | TriggerSet,
-		events: readonly OwnedEvent[],
-		deadlineMs: number,
-	) {
-		const set = triggers instanceof TriggerSet ? triggers : new TriggerSet(triggers);
+	/**
+	 * The (trigger, key) pairs a batch touches, to load their states first (into the `known` map
+	 * given to the constructor). Keys and quiet verdicts are evaluated here once and reused by
+	 * `events` for the same list.
+	 */
+	prepare(events: readonly OwnedEvent[]): { triggerId: string; key: string }[] {
 		const pairs: { triggerId: string; key: string }[] = [];
-		const keys = new KeyCache(deadlineMs);
-		eachTrigger(set, events, (t, list) => {
+		eachTrigger(this.set, this.routesOf(events), (t, list) => {
 			const seen = new Set<string>();
-			const quiet = falseLeavesState(t.compiled);
-			const keyAt = keys.of(t, list);
+			const quiet = falseLeavesState(t.compiled) ? this.verdicts.of(t, list) : undefined;
+			const keyAt = this.keys.of(t, list);
 			for (let i = 0; i < list.length; i++) {
 				const e = list[i]!;
 				if (!hears(t, e)) continue;
 				const k = keyAt ? keyAt(i) : NO_KEY;
+				if (!k.ok || seen.has(k.key)) continue;
 				// A false condition that leaves the state as it is needs no state loaded.
-				if (quiet && k.ok && !seen.has(k.key) && quietVerdict(t.compiled, e, deadlineMs) !== undefined)
-					continue;
-				if (k.ok && !seen.has(k.key)) {
-					seen.add(k.key);
-					pairs.push({ triggerId: t.compiled.id, key: k.key });
-				}
+				if (quiet?.(i) !== undefined) continue;
+				seen.add(k.key);
+				pairs.push({ triggerId: t.compiled.id, key: k.key });
 			}
 		});
 		return pairs;
+	}
+
+	private routesOf(events: readonly OwnedEvent[]): Map<string, OwnedEvent[]> {
+		if (this.routed?.events !== events) this.routed = { events, routes: byRoute(events) };
+		return this.routed.routes;
 	}
 
 	/** The known states of a trigger (created empty when it has none). */
@@ -311,12 +351,11 @@ export class Folder {
 
 	/** Folds a batch of events (in seq order), trigger by trigger. */
 	events(list: readonly OwnedEvent[]): void {
-		const keys = new KeyCache(this.deadlineMs);
-		eachTrigger(this.set, list, (t, events) => {
+		eachTrigger(this.set, this.routesOf(list), (t, events) => {
 			let states: Map<string, StoredState> | undefined;
-			const quiet = falseLeavesState(t.compiled);
+			const quiet = falseLeavesState(t.compiled) ? this.verdicts.of(t, events) : undefined;
 			let group: QuietFalse | undefined;
-			const keyAt = keys.of(t, events);
+			const keyAt = this.keys.of(t, events);
 			for (let i = 0; i < events.length; i++) {
 				const event = events[i]!;
 				if (!hears(t, event)) continue;
@@ -327,7 +366,7 @@ export class Folder {
 				}
 				if (quiet) {
 					// A false condition that leaves the state as it is: decided without touching it.
-					const verdict = quietVerdict(t.compiled, event, this.deadlineMs);
+					const verdict = quiet(i);
 					if (verdict !== undefined) {
 						if (!group) {
 							group = { triggerId: t.compiled.id, version: t.compiled.version, events: [] };

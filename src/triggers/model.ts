@@ -38,7 +38,7 @@ export const Clauses = t.Object(
 					when: t.Optional(
 						t.Union([t.Literal("reached"), t.Literal("below")], {
 							description:
-								"reached (default): fire when the window reaches threshold; below: fire on the window-close timer when a window that reached it closes below it",
+								"reached (default): fire when the window reaches threshold; below (tumbling only): fire on the window-close timer when a window closes below threshold after one that reached it",
 						}),
 					),
 				},
@@ -249,6 +249,12 @@ export const DecisionListQuery = t.Object({
 });
 export const DecisionPage = t.Object({
 	items: t.Array(t.Composite([t.Object({ id: t.Integer() }), DecisionView])),
+	nextAfterId: t.Optional(
+		t.Integer({
+			description:
+				"the afterId of the next page (the largest stored row in this one; a batch row of false conditions is one id for several items)",
+		}),
+	),
 	prefilter: t.Optional(
 		t.String({ description: "with eventId: `miss` when the event's type or source is not the trigger's" }),
 	),

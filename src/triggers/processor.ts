@@ -17,7 +17,14 @@ import type { Sql } from "../infra/db/sql.ts";
 import { createSessionConnection } from "../infra/db/sql.ts";
 import type { Logger } from "../infra/log.ts";
 import { compileTrigger } from "./definition.ts";
-import { decisionCounts, Folder, knownStates, type LiveTrigger, TriggerSet } from "./fold.ts";
+import {
+	decisionCounts,
+	Folder,
+	type KnownStates,
+	knownStates,
+	type LiveTrigger,
+	TriggerSet,
+} from "./fold.ts";
 import { countBatch, sampleProcessorLag } from "./metrics.ts";
 import {
 	dueStates,
@@ -152,9 +159,9 @@ export async function startProcessor(deps: {
 						});
 			const full = events.length === settings.processorBatchSize;
 			const caughtUp = !full && (triggers.length === 0 || upTo >= horizon.maxSeq);
-			const pairs = Folder.keysOf(set, events, settings.conditionDeadlineMs);
-			const known = knownStates(await loadStates(tx, pairs));
+			const known: KnownStates = new Map();
 			const folder = new Folder(set, known, settings.conditionDeadlineMs);
+			knownStates(await loadStates(tx, folder.prepare(events)), known);
 			folder.events(events);
 			if (caughtUp)
 				folder.tick(

@@ -51,6 +51,8 @@ export interface ReduceOptions {
 	operands?: boolean;
 	/** `prior` is the caller's own copy: the step may change it in place (the fold, within a batch). */
 	owned?: boolean;
+	/** The caller already found the condition not quiet-false (the fold): do not evaluate it for that again. */
+	quietDecided?: boolean;
 }
 
 /** One input for one key: timers due by `now`, then the event (if any). */
@@ -63,7 +65,7 @@ export function reduce(
 	deadlineMs: number,
 	options: ReduceOptions = { operands: true },
 ): Step {
-	if (input.kind === "event" && falseLeavesState(trigger)) {
+	if (input.kind === "event" && !options.quietDecided && falseLeavesState(trigger)) {
 		const quiet = falseCondition(trigger, input.event, deadlineMs, options.operands === true);
 		if (quiet) return { state: prior, decisions: [quiet] };
 	}
@@ -71,12 +73,11 @@ export function reduce(
 	let state: KeyState = prior ? (options.owned ? prior : copy(prior)) : initialState(now);
 	const clock = Math.max(state.clock, now);
 	// Timers in due order, each at its own instant.
-	for (let due = dueAt(trigger, state); due !== undefined && due <= clock; ) {
-		state = timer(trigger, key, state, due, decisions);
-		const next = dueAt(trigger, state);
-		// Every timer moves its state on to a later due instant (or none); never spin on one.
-		if (next !== undefined && next <= due) break;
-		due = next;
+	// Two timers may be due at one instant: each step handles one. A step that handles none ends it.
+	for (let due = dueAt(trigger, state); due !== undefined && due <= clock; due = dueAt(trigger, state)) {
+		const next = timer(trigger, key, state, due, decisions);
+		if (!next) break;
+		state = next;
 	}
 	state.clock = clock;
 	if (input.kind === "event")
@@ -93,7 +94,14 @@ export function reduce(
 	return { state, decisions };
 }
 
-function timer(trigger: CompiledTrigger, key: string, s: KeyState, at: number, out: Decision[]): KeyState {
+/** The timer due at `at`, handled; undefined when none was (the loop's guarantee of progress). */
+function timer(
+	trigger: CompiledTrigger,
+	key: string,
+	s: KeyState,
+	at: number,
+	out: Decision[],
+): KeyState | undefined {
 	const count = trigger.clauses.count;
 	if (count?.when === "below" && s.count) {
 		const due = closeDue(s.count, count);
@@ -136,7 +144,7 @@ function timer(trigger: CompiledTrigger, key: string, s: KeyState, at: number, o
 		s.debounce = undefined;
 		return gate(trigger, key, s, at, event, out, { debounced: candidates, waitedMs: at - firstAt }, true);
 	}
-	return s;
+	return undefined;
 }
 
 function onEvent(
@@ -192,7 +200,6 @@ function onEvent(
 			decide("late", { occurredAt: new Date(e.occurredAt).toISOString(), lateBy: `${c.lateByMs / 1000} s` });
 			return s;
 		}
-		if (count.mode === "sliding" && c.inWindow >= count.threshold) c.state.armed = true;
 		const closes = closeDue(c.state, count);
 		decide("state_unsatisfied", {
 			count: `${c.inWindow}/${count.threshold} in ${count.windowSeconds} s`,

@@ -21,10 +21,7 @@ export interface CountState {
 	late: number;
 	/** Events in the window after the last step. */
 	inWindow: number;
-	/**
-	 * `when: "below"`: sliding, the count reached the threshold since it last dropped below it;
-	 * tumbling, the last closed window reached it.
-	 */
+	/** `when: "below"` (tumbling): the last closed window reached the threshold. */
 	armed?: boolean;
 }
 
@@ -35,7 +32,7 @@ export const latenessMs = (clause: CountClause) => Math.round((clause.allowedLat
 /** A window that closed below the threshold after one that had reached it (`when: "below"`). */
 export interface ClosedBelow {
 	count: number;
-	/** The window closed, event time, ms: [from, to) tumbling, (from, to] sliding. */
+	/** The window closed, event time, ms: [from, to). */
 	from: number;
 	to: number;
 }
@@ -54,49 +51,31 @@ export function closeDue(s: CountState | undefined, clause: CountClause): number
 }
 
 /**
- * `when: "below"`, on the timer `closeDue` set: closes the window it was set for (tumbling: the
- * current one; sliding: the oldest counted event leaves), by index, not by a time computed back
- * from the due instant, so the step always moves the state on.
+ * `when: "below"`, on the timer `closeDue` set: closes the current window, by index, not by a
+ * time computed back from the due instant, so the step always moves the state on.
  */
-export function closeDueWindow(s: CountState, clause: CountClause): ClosedBelow | undefined {
-	const w = windowMs(clause);
-	if (clause.mode === "tumbling") return closeUpTo(s, (s.window + 1) * w, clause);
-	const oldest = s.times[0];
-	if (oldest === undefined) return undefined;
-	return closeUpTo(s, oldest + w, clause);
-}
+export const closeDueWindow = (s: CountState, clause: CountClause): ClosedBelow | undefined =>
+	closeUpTo(s, (s.window + 1) * windowMs(clause), clause);
 
 /**
- * `when: "below"`: closes the windows that end by event time `t` (tumbling: each [kW, (k+1)W)
- * with (k+1)W ≤ t; sliding: the window becomes (t − W, t]) and reports the close that fires, if
- * any: at most one, since a fire disarms until a window reaches the threshold again.
+ * `when: "below"` (tumbling): closes each window [kW, (k+1)W) with (k+1)W ≤ t and reports the
+ * close that fires, if any: at most one, since a fire disarms until a window reaches the
+ * threshold again.
  */
 export function closeUpTo(s: CountState, t: number, clause: CountClause): ClosedBelow | undefined {
 	const w = windowMs(clause);
-	const threshold = clause.threshold;
-	if (clause.mode === "tumbling") {
-		let fired: ClosedBelow | undefined;
-		while ((s.window + 1) * w <= t) {
-			const below = s.n < threshold;
-			if (below && s.armed) fired = { count: s.n, from: s.window * w, to: (s.window + 1) * w };
-			s.armed = !below;
-			s.window += 1;
-			s.n = 0;
-			// Disarmed, the windows up to t are empty and cannot fire: skip to t's.
-			if (!s.armed) s.window = Math.max(s.window, Math.floor(t / w));
-		}
-		s.inWindow = s.n;
-		return fired;
+	let fired: ClosedBelow | undefined;
+	while ((s.window + 1) * w <= t) {
+		const below = s.n < clause.threshold;
+		if (below && s.armed) fired = { count: s.n, from: s.window * w, to: (s.window + 1) * w };
+		s.armed = !below;
+		s.window += 1;
+		s.n = 0;
+		// Disarmed, the windows up to t are empty and cannot fire: skip to t's.
+		if (!s.armed) s.window = Math.max(s.window, Math.floor(t / w));
 	}
-	if (!s.armed) return undefined;
-	const from = t - w;
-	let drop = 0;
-	while (drop < s.times.length && s.times[drop]! <= from) drop++;
-	if (drop > 0) s.times.splice(0, drop);
-	s.inWindow = s.times.length;
-	if (s.times.length >= threshold) return undefined;
-	s.armed = false;
-	return { count: s.times.length, from, to: t };
+	s.inWindow = s.n;
+	return fired;
 }
 
 export interface CountStep {
