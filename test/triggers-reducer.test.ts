@@ -10,7 +10,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { compile } from "../src/triggers/cel.ts";
-import { compileTrigger, type TriggerDefinition } from "../src/triggers/definition.ts";
+import { type CountClause, compileTrigger, type TriggerDefinition } from "../src/triggers/definition.ts";
 import { type EmaState, emaStep } from "../src/triggers/ema.ts";
 import { type Decision, dueAt, type EventSnapshot, type KeyState, reduce } from "../src/triggers/reducer.ts";
 import golden from "./fixtures/ema-golden.json";
@@ -141,6 +141,11 @@ describe("count windows", () => {
 });
 
 describe("count windows: when below (window-close timers)", () => {
+	/** A tumbling 10 s heartbeat count (threshold 1) that fires below. */
+	const below = (count: Partial<CountClause>) =>
+		def({
+			clauses: { count: { mode: "tumbling", windowSeconds: 10, threshold: 1, when: "below", ...count } },
+		});
 	test("tumbling: fires once when a window that reached the threshold is followed by one that closes below", () => {
 		const d = def({
 			clauses: { count: { mode: "tumbling", windowSeconds: 10, threshold: 2, when: "below" } },
@@ -171,17 +176,7 @@ describe("count windows: when below (window-close timers)", () => {
 		expect(dueAt(compileTrigger(d, { id: "t1", version: 1 }), state!)).toBeUndefined();
 	});
 	test("tumbling: a window with no event at all closes below (heartbeat missing), after the lateness", () => {
-		const d = def({
-			clauses: {
-				count: {
-					mode: "tumbling",
-					windowSeconds: 10,
-					threshold: 1,
-					when: "below",
-					allowedLatenessSeconds: 2,
-				},
-			},
-		});
+		const d = below({ allowedLatenessSeconds: 2 });
 		const { out, kinds } = run(d, [ev(1, 5, { v: 11 }), ev(2, 15, { v: 11 })], 60);
 		expect(kinds).toEqual(["state_unsatisfied", "state_unsatisfied", "fire"]);
 		expect(out[2]!.at).toBe(T0 + 32_000); // [20, 30) is empty; closed at 30 + 2 s lateness
@@ -197,17 +192,7 @@ describe("count windows: when below (window-close timers)", () => {
 		).toThrow("needs mode tumbling");
 	});
 	test("an event in a later window closes the windows before it (event time), then counts", () => {
-		const d = def({
-			clauses: {
-				count: {
-					mode: "tumbling",
-					windowSeconds: 10,
-					threshold: 1,
-					when: "below",
-					allowedLatenessSeconds: 30,
-				},
-			},
-		});
+		const d = below({ allowedLatenessSeconds: 30 });
 		// Received at 5 with occurredAt 25 (a clock ahead): [0,10) reached 1, [10,20) closes empty.
 		const { out, kinds } = run(d, [ev(1, 1, { v: 11 }), ev(2, 5, { v: 11 }, 25)]);
 		expect(kinds).toEqual(["state_unsatisfied", "fire", "state_unsatisfied"]);
