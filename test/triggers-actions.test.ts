@@ -16,43 +16,30 @@ import { scrape } from "../src/infra/metrics.ts";
 import { verifyWebhookSignature } from "../src/outbound/senders/webhook.ts";
 import { type Processor, startProcessor } from "../src/triggers/processor.ts";
 import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
-import { type Actors, startActors } from "./support/actors.ts";
-import { startTestApp, type TestApp } from "./support/app.ts";
+import type { Actors } from "./support/actors.ts";
+import type { TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
 import { sumOf } from "./support/metrics.ts";
 import { type Responder, startWebhookReceiver, type WebhookReceiver } from "./support/receivers.ts";
 import { type Registered, register } from "./support/tokens.ts";
+import { startTriggerStack, type TriggerStack } from "./support/trigger-stack.ts";
 import { eventually } from "./support/wait.ts";
 
-let t: TestApp;
-let kit: DeliveryKit;
-let actors: Actors;
-let bridge: BridgeHandle;
-let processor: Processor;
-let alice: Registered;
 const receivers: WebhookReceiver[] = [];
 
+let stack: TriggerStack;
+let t: TestApp;
+let actors: Actors;
+let alice: Registered;
+
 beforeAll(async () => {
-	t = await startTestApp(FAST_DELIVERY);
-	kit = await deliveryKit();
-	actors = await startActors(t.db.sql, "triggers", { delivery: kit.deps });
-	bridge = await actors.bridge(t.db.sql, 200);
-	processor = await startProcessor({
-		sql: t.db.sql,
-		log: createLogger("warn"),
-		settings: { ...DEFAULT_TRIGGER_SETTINGS, processorPollMs: 100 },
-	});
-	alice = await register(t);
+	stack = await startTriggerStack("triggers");
+	({ t, actors, alice } = stack);
 });
 afterAll(async () => {
 	for (const r of receivers) r.stop();
-	await processor.stop();
-	await bridge.stop();
-	await actors.stop();
-	await kit.close();
-	await t.stop();
+	await stack.stop();
 });
-
 function receiver(respond: Responder): WebhookReceiver {
 	const r = startWebhookReceiver(respond);
 	receivers.push(r);

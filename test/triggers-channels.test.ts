@@ -9,8 +9,8 @@ import type { BridgeHandle } from "../src/bridge/bridge.ts";
 import { createLogger } from "../src/infra/log.ts";
 import { type Processor, startProcessor } from "../src/triggers/processor.ts";
 import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
-import { type Actors, startActors } from "./support/actors.ts";
-import { startTestApp, type TestApp } from "./support/app.ts";
+import type { Actors } from "./support/actors.ts";
+import type { TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
 import {
 	type SmtpStandIn,
@@ -18,49 +18,34 @@ import {
 	startTelegramStandIn,
 	type TelegramStandIn,
 } from "./support/receivers.ts";
-import { type Registered, register } from "./support/tokens.ts";
+import type { Registered } from "./support/tokens.ts";
+import { startTriggerStack, type TriggerStack } from "./support/trigger-stack.ts";
 import { eventually } from "./support/wait.ts";
 
-let t: TestApp;
-let kit: DeliveryKit;
-let actors: Actors;
-let bridge: BridgeHandle;
-let processor: Processor;
 let smtp: SmtpStandIn;
 let telegram: TelegramStandIn;
+
+let stack: TriggerStack;
+let t: TestApp;
+let actors: Actors;
 let alice: Registered;
 
 beforeAll(async () => {
 	smtp = await startSmtpStandIn();
 	telegram = startTelegramStandIn();
-	const env = {
-		...FAST_DELIVERY,
+	stack = await startTriggerStack("trigger-channels", {
 		SMTP_HOST: "127.0.0.1",
 		SMTP_PORT: String(smtp.port),
 		TELEGRAM_API_URL: telegram.apiUrl,
 		TELEGRAM_BOT_TOKEN: telegram.token,
-	};
-	t = await startTestApp(env);
-	kit = await deliveryKit(env);
-	actors = await startActors(t.db.sql, "trigger-channels", { delivery: kit.deps });
-	bridge = await actors.bridge(t.db.sql, 200);
-	processor = await startProcessor({
-		sql: t.db.sql,
-		log: createLogger("warn"),
-		settings: { ...DEFAULT_TRIGGER_SETTINGS, processorPollMs: 100 },
 	});
-	alice = await register(t);
+	({ t, actors, alice } = stack);
 });
 afterAll(async () => {
-	await processor.stop();
-	await bridge.stop();
-	await actors.stop();
-	await kit.close();
-	await t.stop();
+	await stack.stop();
 	telegram.stop();
 	await smtp.stop();
 });
-
 const succeeded = (id: string) =>
 	eventually(
 		async () => {

@@ -14,42 +14,30 @@ import { DeliveryFailed } from "../src/outbound/types.ts";
 import { callMcpTool, checkMcpTool } from "../src/triggers/mcp.ts";
 import { type Processor, startProcessor } from "../src/triggers/processor.ts";
 import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
-import { type Actors, startActors } from "./support/actors.ts";
-import { startTestApp, type TestApp } from "./support/app.ts";
+import type { Actors } from "./support/actors.ts";
+import type { TestApp } from "./support/app.ts";
 import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
 import { type AgentServer, startAgentServer } from "./support/mcp-server.ts";
 import { sumOf } from "./support/metrics.ts";
-import { type Registered, register } from "./support/tokens.ts";
+import type { Registered } from "./support/tokens.ts";
+import { startTriggerStack, type TriggerStack } from "./support/trigger-stack.ts";
 import { eventually } from "./support/wait.ts";
 
 let agent: AgentServer;
-let t: TestApp;
-let kit: DeliveryKit;
-let actors: Actors;
-let bridge: BridgeHandle;
-let processor: Processor;
-let alice: Registered;
 const allowed = { allowPrivate: ["127.0.0.1"], timeoutMs: 5000 };
+
+let stack: TriggerStack;
+let t: TestApp;
+let actors: Actors;
+let alice: Registered;
 
 beforeAll(async () => {
 	agent = startAgentServer();
-	t = await startTestApp(FAST_DELIVERY);
-	kit = await deliveryKit();
-	actors = await startActors(t.db.sql, "mcp", { delivery: kit.deps });
-	bridge = await actors.bridge(t.db.sql, 200);
-	processor = await startProcessor({
-		sql: t.db.sql,
-		log: createLogger("warn"),
-		settings: { ...DEFAULT_TRIGGER_SETTINGS, processorPollMs: 100 },
-	});
-	alice = await register(t);
+	stack = await startTriggerStack("mcp");
+	({ t, actors, alice } = stack);
 });
 afterAll(async () => {
-	await processor.stop();
-	await bridge.stop();
-	await actors.stop();
-	await kit.close();
-	await t.stop();
+	await stack.stop();
 	agent.stop();
 });
 
