@@ -10,15 +10,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { temporal } from "@temporalio/proto";
 import { spreadOf } from "../activities/triggers/index.ts";
-import type { BridgeHandle } from "../src/bridge/bridge.ts";
-import { createLogger } from "../src/infra/log.ts";
 import { scrape } from "../src/infra/metrics.ts";
 import { verifyWebhookSignature } from "../src/outbound/senders/webhook.ts";
-import { type Processor, startProcessor } from "../src/triggers/processor.ts";
-import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
 import type { Actors } from "./support/actors.ts";
 import type { TestApp } from "./support/app.ts";
-import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
 import { sumOf } from "./support/metrics.ts";
 import { type Responder, startWebhookReceiver, type WebhookReceiver } from "./support/receivers.ts";
 import { type Registered, register } from "./support/tokens.ts";

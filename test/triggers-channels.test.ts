@@ -5,13 +5,8 @@
  * notifications; the run and its attempt are recorded.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { BridgeHandle } from "../src/bridge/bridge.ts";
-import { createLogger } from "../src/infra/log.ts";
-import { type Processor, startProcessor } from "../src/triggers/processor.ts";
-import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
 import type { Actors } from "./support/actors.ts";
 import type { TestApp } from "./support/app.ts";
-import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
 import {
 	type SmtpStandIn,
 	startSmtpStandIn,
@@ -27,7 +22,7 @@ let telegram: TelegramStandIn;
 
 let stack: TriggerStack;
 let t: TestApp;
-let actors: Actors;
+let _actors: Actors;
 let alice: Registered;
 
 beforeAll(async () => {
@@ -39,7 +34,7 @@ beforeAll(async () => {
 		TELEGRAM_API_URL: telegram.apiUrl,
 		TELEGRAM_BOT_TOKEN: telegram.token,
 	});
-	({ t, actors, alice } = stack);
+	({ t, _actors, alice } = stack);
 });
 afterAll(async () => {
 	await stack.stop();

@@ -7,16 +7,11 @@
  * end (processor → bridge → Temporal → MCP call), a 503 first then retried.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { BridgeHandle } from "../src/bridge/bridge.ts";
-import { createLogger } from "../src/infra/log.ts";
 import { scrape } from "../src/infra/metrics.ts";
 import { DeliveryFailed } from "../src/outbound/types.ts";
 import { callMcpTool, checkMcpTool } from "../src/triggers/mcp.ts";
-import { type Processor, startProcessor } from "../src/triggers/processor.ts";
-import { DEFAULT_TRIGGER_SETTINGS } from "../src/triggers/settings.ts";
 import type { Actors } from "./support/actors.ts";
 import type { TestApp } from "./support/app.ts";
-import { type DeliveryKit, deliveryKit, FAST_DELIVERY } from "./support/delivery.ts";
 import { type AgentServer, startAgentServer } from "./support/mcp-server.ts";
 import { sumOf } from "./support/metrics.ts";
 import type { Registered } from "./support/tokens.ts";
@@ -28,13 +23,13 @@ const allowed = { allowPrivate: ["127.0.0.1"], timeoutMs: 5000 };
 
 let stack: TriggerStack;
 let t: TestApp;
-let actors: Actors;
+let _actors: Actors;
 let alice: Registered;
 
 beforeAll(async () => {
 	agent = startAgentServer();
 	stack = await startTriggerStack("mcp");
-	({ t, actors, alice } = stack);
+	({ t, _actors, alice } = stack);
 });
 afterAll(async () => {
 	await stack.stop();
