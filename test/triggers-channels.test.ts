@@ -5,7 +5,6 @@
  * notifications; the run and its attempt are recorded.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Actors } from "./support/actors.ts";
 import type { TestApp } from "./support/app.ts";
 import {
 	type SmtpStandIn,
@@ -22,7 +21,6 @@ let telegram: TelegramStandIn;
 
 let stack: TriggerStack;
 let t: TestApp;
-let _actors: Actors;
 let alice: Registered;
 
 beforeAll(async () => {
@@ -34,7 +32,7 @@ beforeAll(async () => {
 		TELEGRAM_API_URL: telegram.apiUrl,
 		TELEGRAM_BOT_TOKEN: telegram.token,
 	});
-	({ t, _actors, alice } = stack);
+	({ t, alice } = stack);
 });
 afterAll(async () => {
 	await stack.stop();

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { scrape } from "../src/infra/metrics.ts";
 import { DeliveryFailed } from "../src/outbound/types.ts";
 import { callMcpTool, checkMcpTool } from "../src/triggers/mcp.ts";
-import type { Actors } from "./support/actors.ts";
 import type { TestApp } from "./support/app.ts";
 import { type AgentServer, startAgentServer } from "./support/mcp-server.ts";
 import { sumOf } from "./support/metrics.ts";
@@ -23,13 +22,12 @@ const allowed = { allowPrivate: ["127.0.0.1"], timeoutMs: 5000 };
 
 let stack: TriggerStack;
 let t: TestApp;
-let _actors: Actors;
 let alice: Registered;
 
 beforeAll(async () => {
 	agent = startAgentServer();
 	stack = await startTriggerStack("mcp");
-	({ t, _actors, alice } = stack);
+	({ t, alice } = stack);
 });
 afterAll(async () => {
 	await stack.stop();
