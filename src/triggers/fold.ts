@@ -50,7 +50,6 @@ export interface FoldResult {
 	fires: { triggerId: string; ownerId: string; version: number; key: string; decision: Decision }[];
 }
 
-
 /** States by trigger id, then key (no string of both to build and hash per lookup). */
 export type KnownStates = Map<string, Map<string, StoredState>>;
 
